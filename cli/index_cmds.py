@@ -1,0 +1,100 @@
+"""Commands that create and change indexes: build-index, add, remove."""
+from __future__ import annotations
+
+import click
+
+from nacsearch.cli.common import bits_option, device_option, echo_json, fail, log
+
+INDEX_HELP = "Index directory [default: IMAGES/.nacsearch]."
+
+
+def _report(res: dict, as_json: bool) -> None:
+    if as_json:
+        echo_json(res)
+        return
+    click.echo(f"{res['index']}: {res['records']} images indexed "
+               f"(+{res['added']} new, {res['replaced']} replaced, {res['unchanged']} unchanged, "
+               f"{res['skipped']} skipped; {res['images_per_s']} img/s)")
+    if res["skipped"]:
+        log(f"skipped files and reasons: {res['skipped_report']}")
+
+
+@click.command("build-index")
+@click.argument("images", type=click.Path(exists=True))
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None, help=INDEX_HELP)
+@click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Trained model directory; without it a NAC encoder is trained on IMAGES first.")
+@bits_option(default=None)
+@click.option("--index-type", type=click.Choice(["flat", "hash", "multihash", "ivf"]), default="flat", show_default=True,
+              help="flat = exact; hash/multihash = fast Hamming-radius search; ivf = large collections.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Training epochs when no --model is given.")
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@device_option()
+@click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
+def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, batch_size, device, as_json):
+    """Index every image under IMAGES (recursively) for Hamming search.
+
+    Rerunning the same command resumes an interrupted build and indexes only new or
+    changed files.  Unreadable files are skipped and listed in skipped.jsonl.
+    """
+    from nacsearch.checkpoint import CheckpointError
+    from nacsearch.indexer.build import build_index
+
+    overrides = {"epochs": epochs} if epochs else {}
+    try:
+        res = build_index(images, index_dir, model_dir, bits, index_type, batch_size, device, **overrides)
+    except (ValueError, FileNotFoundError, CheckpointError) as e:
+        fail(str(e))
+    _report(res, as_json)
+
+
+@click.command("add")
+@click.argument("images", type=click.Path(exists=True))
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None, help=INDEX_HELP)
+@click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@device_option()
+@click.option("--json", "as_json", is_flag=True)
+def add_cmd(images, index_dir, batch_size, device, as_json):
+    """Add new and changed images under IMAGES to an existing index."""
+    from nacsearch.indexer.build import add_images
+    from nacsearch.indexer.index import SKIPPED, Index, default_index_dir
+
+    root = index_dir or default_index_dir(images)
+    try:
+        index = Index.open(root)
+    except ValueError as e:
+        fail(str(e))
+    try:
+        rep = add_images(index, images, batch_size=batch_size, device=device)
+        res = {"index": str(root), **rep.to_dict(), "records": index.store.count(),
+               "skipped_report": str(index.root / SKIPPED)}
+    finally:
+        index.close()
+    _report(res, as_json)
+
+
+@click.command("remove")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--index", "index_dir", type=click.Path(exists=True, file_okay=False), required=True)
+@click.option("--json", "as_json", is_flag=True)
+def remove_cmd(paths, index_dir, as_json):
+    """Remove images (by path as indexed, or by numeric id) from an index."""
+    from nacsearch.indexer.index import Index
+    from nacsearch.indexer.manage import remove_paths
+
+    try:
+        index = Index.open(index_dir)
+    except ValueError as e:
+        fail(str(e))
+    try:
+        res = remove_paths(index, list(paths))
+    finally:
+        index.close()
+    if as_json:
+        echo_json(res)
+    else:
+        click.echo(f"removed {res['removed']} image(s); {res['records']} remain")
+        for p in res["not_found"]:
+            log(f"not in the index: {p}")
+    if res["not_found"] and not res["removed"]:
+        raise SystemExit(1)

@@ -1,0 +1,77 @@
+"""Read-only commands: query and info."""
+from __future__ import annotations
+
+import click
+
+from nacsearch.cli.common import device_option, echo_json, fail
+
+
+@click.command("query")
+@click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
+              help="Index directory [default: the .nacsearch folder beside the first query image, "
+                   "then in its parent folders].")
+@click.option("-k", "k", type=click.IntRange(0), default=10, show_default=True,
+              help="Number of neighbours (with --radius: cap on hits, 0 = no cap).")
+@click.option("--radius", type=click.IntRange(0), default=None,
+              help="Return every image within this Hamming distance (inclusive: distance <= R).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout.")
+@click.option("--paths", "paths_only", is_flag=True, help="Print result paths only, one per line.")
+@device_option()
+def query_cmd(images, index_dir, k, radius, as_json, paths_only, device):
+    """Find the indexed images nearest to each query image by Hamming distance.
+
+    Hits are ordered by distance, then by id (insertion order).
+    """
+    from nacsearch.indexer.index import Index, find_index
+    from nacsearch.indexer.search import search_images
+    from nacsearch.imageio import ImageError
+
+    if radius is None and k == 0:
+        fail("-k must be >= 1 without --radius")
+    try:
+        index = Index.open(index_dir or find_index(images[0]))
+        results = search_images(index, list(images), k=k, radius=radius, device=device)
+    except (ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    except ImageError as e:
+        fail(f"cannot read query image: {e.reason}: {e}")
+    if as_json:
+        echo_json([{"query": q, "k": k, "radius": radius, "hits": [h.to_dict() for h in hits]}
+                   for q, hits in zip(images, results)])
+        return
+    for q, hits in zip(images, results):
+        if paths_only:
+            for h in hits:
+                click.echo(h.path)
+            continue
+        if len(images) > 1:
+            click.echo(f"# {q}")
+        if not hits:
+            click.echo("(no results)")
+        for h in hits:
+            click.echo(f"{h.rank:>4}  {h.distance:>4}  {h.path}")
+
+
+@click.command("info")
+@click.option("--index", "index_dir", type=click.Path(exists=True, file_okay=False), required=True)
+@click.option("--json", "as_json", is_flag=True)
+def info_cmd(index_dir, as_json):
+    """Counts, bits, model, index type, bit balance and disk size of an index."""
+    from nacsearch.indexer.index import Index
+
+    try:
+        index = Index.open(index_dir)
+        info = index.info()
+    except ValueError as e:
+        fail(str(e))
+    if as_json:
+        echo_json(info)
+        return
+    m = info["model"]
+    click.echo(f"index       {info['index']}\nrecords     {info['records']} (faiss {info['faiss_ntotal']})\n"
+               f"bits        {info['bits']}\nindex type  {info['index_type']}\n"
+               f"model       {m['sha256'][:16]} {m['config']['backbone']} {m['objective']['name']} "
+               f"{m['config']['channels']}x{m['config']['image_size']}px\n"
+               f"bit balance {info['mean_bit_balance']} ({info['dead_bits']} dead bits, "
+               f"{info['unique_codes']} unique codes)\ndisk        {info['disk_bytes'] / 1e6:.2f} MB")

@@ -1,0 +1,160 @@
+"""Frozen, validated configuration dataclasses (written as JSON beside every artefact)."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacsearch.codes import check_bits
+
+BACKBONES = ("small", "resnet18", "vgg16_bn")
+OBJECTIVES = ("nac", "simclr")
+OPTIMIZERS = ("adamw", "lars", "sgd")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a hashing encoder; everything needed to rebuild it."""
+
+    backbone: str = "small"          # feature extractor: small | resnet18 | vgg16_bn
+    bits: int = 64                   # code length d (multiple of 8, 8..256)
+    image_size: int = 32             # images are resized to image_size x image_size
+    channels: int = 1                # 1 = grayscale, 3 = RGB
+    width: int = 64                  # base channel width of the 'small' backbone
+    hidden: int = 0                  # hidden width of the code/inference heads (0 = feature dim)
+    mean: tuple[float, ...] = (0.5,)  # per-channel normalisation mean (len == channels)
+    std: tuple[float, ...] = (0.5,)   # per-channel normalisation std (len == channels)
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
+        check_bits(self.bits)
+        if self.channels not in (1, 3):
+            raise ValueError(f"channels must be 1 or 3, got {self.channels}")
+        if not 8 <= self.image_size <= 1024:
+            raise ValueError(f"image_size must be in [8, 1024], got {self.image_size}")
+        if self.width < 4 or self.hidden < 0:
+            raise ValueError("width must be >= 4 and hidden >= 0")
+        object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
+        object.__setattr__(self, "std", tuple(float(v) for v in self.std))
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError("mean and std need one value per channel")
+        if any(s <= 0 for s in self.std):
+            raise ValueError("std must be positive")
+
+
+@dataclass(frozen=True)
+class ViewConfig:
+    """Two-view augmentation (SimCLR family); strength scales jitter and crop together."""
+
+    crop_scale: tuple[float, float] = (0.25, 1.0)  # RandomResizedCrop area range
+    crop_ratio: tuple[float, float] = (0.75, 1.3333333)  # aspect ratio range
+    flip: float = 0.5                # horizontal flip probability
+    jitter: float = 0.4              # brightness/contrast (and saturation) jitter strength
+    hue: float = 0.1                 # hue jitter (RGB only)
+    jitter_p: float = 0.8            # probability of applying colour jitter
+    grayscale_p: float = 0.2         # probability of grayscale (RGB only)
+    blur_p: float = 0.0              # probability of Gaussian blur
+    erase_p: float = 0.0             # probability of random erasing (cutout)
+
+    def __post_init__(self) -> None:
+        lo, hi = self.crop_scale
+        if not 0 < lo <= hi <= 1:
+            raise ValueError(f"crop_scale must satisfy 0 < lo <= hi <= 1, got {self.crop_scale}")
+        if not 0 < self.crop_ratio[0] <= self.crop_ratio[1]:
+            raise ValueError(f"bad crop_ratio {self.crop_ratio}")
+        for name in ("flip", "jitter_p", "grayscale_p", "blur_p", "erase_p"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ValueError(f"{name} must be a probability, got {getattr(self, name)}")
+        if self.jitter < 0 or not 0 <= self.hue <= 0.5:
+            raise ValueError("jitter must be >= 0 and hue in [0, 0.5]")
+        object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
+        object.__setattr__(self, "crop_ratio", tuple(self.crop_ratio))
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    """Which loss trains the code head."""
+
+    name: str = "nac"                # nac (binary symmetric channel MI) | simclr (NT-Xent ablation)
+    p: float = 0.4                   # NAC channel flip probability, 0 < p < 0.5
+    temperature: float = 0.2         # SimCLR temperature
+
+    def __post_init__(self) -> None:
+        if self.name not in OBJECTIVES:
+            raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.name!r}")
+        if not 0 < self.p < 0.5:
+            raise ValueError(f"p must be in (0, 0.5), got {self.p}")
+        if self.temperature <= 0:
+            raise ValueError("temperature must be positive")
+
+    @property
+    def kappa(self) -> float:
+        """NAC's inner-product scale: 1/2 log((1-p)/p)."""
+        return 0.5 * math.log((1 - self.p) / self.p)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation schedule; device and seed are explicit."""
+
+    epochs: int = 30                 # passes over the training images
+    batch_size: int = 256            # images per step (two views each)
+    lr: float = 2e-3                 # peak learning rate
+    weight_decay: float = 1e-4       # decoupled weight decay
+    optimizer: str = "adamw"         # adamw | lars | sgd
+    warmup_epochs: float = 1.0       # linear warm-up, then cosine decay to 0
+    seed: int = 0                    # seeds torch, numpy and the data order
+    max_steps: int = 0               # stop after this many steps (0 = no limit)
+    checkpoint_every: int = 0        # steps between periodic checkpoints (0 = end of each epoch)
+
+    def __post_init__(self) -> None:
+        if self.epochs < 1 or self.batch_size < 2:
+            raise ValueError("epochs must be >= 1 and batch_size >= 2")
+        if self.lr <= 0 or self.weight_decay < 0 or self.warmup_epochs < 0:
+            raise ValueError("lr must be > 0, weight_decay and warmup_epochs >= 0")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.max_steps < 0 or self.checkpoint_every < 0:
+            raise ValueError("max_steps and checkpoint_every must be >= 0")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a training run needs, as stored in a checkpoint's config.json."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    views: ViewConfig = field(default_factory=ViewConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+
+_SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}
+
+
+def to_dict(cfg: Any) -> dict:
+    """Dataclass -> JSON-ready dict (tuples become lists)."""
+    return dataclasses.asdict(cfg)
+
+
+def _build(cls: type, d: dict) -> Any:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(d) - known
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    return cls(**kwargs)
+
+
+def run_config_from_dict(d: dict) -> RunConfig:
+    """Rebuild (and so re-validate) a RunConfig from its JSON dict."""
+    unknown = set(d) - set(_SECTIONS)
+    if unknown:
+        raise ValueError(f"unknown config section(s): {sorted(unknown)}")
+    return RunConfig(**{k: _build(cls, d.get(k, {})) for k, cls in _SECTIONS.items()})
+
+
+def model_config_from_dict(d: dict) -> ModelConfig:
+    """Rebuild a ModelConfig from its JSON dict."""
+    return _build(ModelConfig, d)

@@ -1,0 +1,80 @@
+"""Image folders: a recursive walk that follows no symlink loops, and bulk decoding."""
+from __future__ import annotations
+
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from tqdm import tqdm
+
+from nacsearch.datasets.arrays import ArrayImages
+from nacsearch.imageio import ImageError, is_image_name, load_image
+
+
+def walk_images(root: str | Path) -> Iterator[Path]:
+    """Image files under ``root`` (or ``root`` itself), sorted per directory.
+
+    Symlinked directories are followed once each (by real path), so loops end;
+    hidden directories (``.name``, e.g. an index folder) are skipped.
+    """
+    root = Path(root)
+    if root.is_file():
+        if is_image_name(root):
+            yield root
+        return
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: no such file or directory")
+    seen: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=True):
+        real = os.path.realpath(dirpath)
+        if real in seen:
+            dirnames[:] = []
+            continue
+        seen.add(real)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if is_image_name(name) and not name.startswith("."):
+                yield Path(dirpath) / name
+
+
+@dataclass
+class DecodedFolder:
+    """Decoded images (in walk order), their paths, and the skipped files with reasons."""
+
+    data: ArrayImages
+    paths: list[Path]
+    skipped: list[dict] = field(default_factory=list)
+
+
+def decode_paths(paths: list[Path], channels: int, size: int, threads: int = 4,
+                 progress: bool = True) -> tuple[list[np.ndarray | None], list[dict]]:
+    """Decode ``paths`` in a thread pool; failures become ``None`` plus a ``{path, reason, detail}`` row."""
+    def one(p: Path):
+        try:
+            return load_image(p, channels, size), None
+        except ImageError as e:
+            return None, {"path": str(p), "reason": e.reason, "detail": str(e)}
+        except OSError as e:  # vanished or unreadable between walk and decode
+            return None, {"path": str(p), "reason": "unreadable", "detail": str(e)}
+
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        results = list(tqdm(pool.map(one, paths), total=len(paths), desc="decode", unit="img",
+                            disable=not progress, file=sys.stderr, leave=False))
+    return [r[0] for r in results], [r[1] for r in results if r[1] is not None]
+
+
+def load_image_folder(root: str | Path, channels: int, size: int, progress: bool = True) -> DecodedFolder:
+    """Decode every readable image under ``root``; unreadable files are skipped and reported."""
+    paths = list(walk_images(root))
+    arrays, skipped = decode_paths(paths, channels, size, progress=progress)
+    for row in skipped:
+        print(f"warning: skipped {row['path']}: {row['reason']} ({row['detail']})", file=sys.stderr)
+    keep = [i for i, a in enumerate(arrays) if a is not None]
+    if not keep:
+        raise ValueError(f"{root}: no readable images found ({len(paths)} candidates, {len(skipped)} skipped)")
+    images = np.stack([arrays[i] for i in keep])
+    return DecodedFolder(ArrayImages(images, None, name=str(root)), [paths[i] for i in keep], skipped)

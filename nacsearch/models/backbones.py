@@ -1,0 +1,87 @@
+"""Feature extractors f(x) = h. No I/O here; weights come from checkpoints.
+
+All backbones take ``(B, C, H, W)`` float input (any H, W >= 8) and return
+``(B, D)`` features after global average pooling; ``D`` is ``feature_dim``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from nacsearch.config import ModelConfig
+
+
+def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+
+class SmallCNN(nn.Module):
+    """CPU-friendly CNN for 28-64 px images: six 3x3 conv-BN-ReLU layers, three stride-2.
+
+    Widths ``w, 2w, 2w, 4w, 4w, 8w``; ``feature_dim = 8w``.
+    """
+
+    def __init__(self, channels: int, width: int) -> None:
+        super().__init__()
+        w = width
+        self.features = nn.Sequential(
+            _conv_bn(channels, w),          # (B, w, H, W)
+            _conv_bn(w, 2 * w, 2),          # (B, 2w, H/2, W/2)
+            _conv_bn(2 * w, 2 * w),
+            _conv_bn(2 * w, 4 * w, 2),      # (B, 4w, H/4, W/4)
+            _conv_bn(4 * w, 4 * w),
+            _conv_bn(4 * w, 8 * w, 2),      # (B, 8w, H/8, W/8)
+        )
+        self.feature_dim = 8 * w
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.features(x).mean(dim=(2, 3))  # (B, 8w)
+
+
+class ResNet18Small(nn.Module):
+    """torchvision ResNet-18 with a small-image stem (3x3 stride-1 conv, no max-pool)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        from torchvision.models import resnet18
+
+        net = resnet18(weights=None)
+        net.conv1 = nn.Conv2d(channels, 64, 3, 1, 1, bias=False)
+        net.maxpool = nn.Identity()
+        net.fc = nn.Identity()
+        self.net = net
+        self.feature_dim = 512
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)  # (B, 512)
+
+
+class VGG16BN(nn.Module):
+    """torchvision VGG-16-BN convolutional part + global average pool, as in NAC's hashing runs."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        from torchvision.models import vgg16_bn
+
+        feats = vgg16_bn(weights=None).features
+        if channels != 3:
+            feats[0] = nn.Conv2d(channels, 64, 3, 1, 1)
+        self.features = feats
+        self.feature_dim = 512
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # five 2x2 max-pools need H, W >= 32; smaller inputs are upsampled
+        if min(x.shape[-2:]) < 32:
+            x = nn.functional.interpolate(x, size=(32, 32), mode="bilinear", align_corners=False)
+        return self.features(x).mean(dim=(2, 3))  # (B, 512)
+
+
+def build_backbone(cfg: ModelConfig) -> nn.Module:
+    """The backbone named by ``cfg.backbone``, randomly initialised."""
+    if cfg.backbone == "small":
+        return SmallCNN(cfg.channels, cfg.width)
+    if cfg.backbone == "resnet18":
+        return ResNet18Small(cfg.channels)
+    if cfg.backbone == "vgg16_bn":
+        return VGG16BN(cfg.channels)
+    raise ValueError(f"unknown backbone {cfg.backbone!r}")

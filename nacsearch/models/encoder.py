@@ -1,0 +1,46 @@
+"""The hashing encoder: normalisation -> backbone -> code head (+ inference head)."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from nacsearch.config import ModelConfig
+from nacsearch.models.backbones import build_backbone
+from nacsearch.models.heads import CodeHead, InferenceHead
+
+
+class EncoderOutput(NamedTuple):
+    h: torch.Tensor                   # (B, D) backbone features (the continuous representation)
+    u: torch.Tensor                   # (B, bits) code pre-activations; code = u > 0
+    logits: torch.Tensor | None       # (B, bits) inference-head logits, or None
+
+
+class HashEncoder(nn.Module):
+    """Maps images in [0, 1] of shape (B, C, H, W) to features, code pre-activations and logits."""
+
+    def __init__(self, cfg: ModelConfig, inference_head: bool = True) -> None:
+        super().__init__()
+        self.cfg = cfg
+        self.backbone = build_backbone(cfg)
+        dim = self.backbone.feature_dim
+        hidden = cfg.hidden or dim
+        self.code_head = CodeHead(dim, hidden, cfg.bits)
+        self.inference_head = InferenceHead(dim, hidden, cfg.bits) if inference_head else None
+        self.register_buffer("mean", torch.tensor(cfg.mean).view(1, -1, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(cfg.std).view(1, -1, 1, 1), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> EncoderOutput:
+        if x.ndim != 4 or x.shape[1] != self.cfg.channels:
+            raise ValueError(f"expected (B, {self.cfg.channels}, H, W) input, got {tuple(x.shape)}")
+        h = self.backbone((x - self.mean) / self.std)                       # (B, D)
+        u = self.code_head(h)                                                # (B, bits)
+        logits = self.inference_head(h) if self.inference_head is not None else None
+        return EncoderOutput(h, u, logits)
+
+    @torch.no_grad()
+    def preactivations(self, x: torch.Tensor) -> torch.Tensor:
+        """Code pre-activations u (B, bits) in eval mode semantics (caller sets .eval())."""
+        h = self.backbone((x - self.mean) / self.std)
+        return self.code_head(h)

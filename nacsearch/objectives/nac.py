@@ -1,0 +1,81 @@
+"""Neural Activation Coding loss (Park, Lee, Kim, Blei, ICML 2021, arXiv 2112.04014).
+
+NAC maximises a contrastive lower bound on the mutual information between an
+image x and its activation code c(x) in {-1, +1}^d sent through a **binary
+symmetric channel** (BSC) that flips each entry with probability p.
+
+*Why kappa = 1/2 log((1 - p) / p).*  For +-1 codes, entry k survives the channel
+with probability 1 - p and flips with probability p, and [c_hat_k = c_k] =
+(1 + c_hat_k c_k) / 2, so
+
+    log p(c_hat | c) = sum_k (1 + c_hat_k c_k)/2 log(1 - p) + (1 - c_hat_k c_k)/2 log p
+                     = d/2 log(p (1 - p)) + kappa * <c_hat, c>.
+
+The first term is the same for every candidate c, so it cancels inside the
+softmax over candidates: the critic is kappa times the inner product.
+
+*Why the positive term is log q(c_hat | x') + d log 2.*  The inference head gives
+logits l (q = sigmoid(l)) of a factorised Bernoulli over bits b = (c_hat + 1)/2:
+
+    log q(c_hat | x') = sum_k b_k log q_k + (1 - b_k) log(1 - q_k)
+                      = 1/2 sum_k [c_hat_k l_k + log(q_k (1 - q_k))],
+
+and adding d log 2 = -1/2 sum_k log(1/4) gives the reference's form
+1/2 sum_k [c_hat_k l_k + log(q_k (1 - q_k)) - log 1/4]: the log-likelihood
+ratio against a uniform prior over codes.
+
+Training uses the tanh relaxation c = tanh(u) of the sign code; the noisy code
+is c_hat = m * c with m = +-1 (-1 with probability p), fresh each step.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from nacsearch.objectives.base import Objective
+
+
+def bsc_mask(shape: tuple[int, ...], p: float, device: torch.device,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """Channel noise m in {-1, +1} of ``shape``: -1 with probability ``p``. Drawn on the CPU generator."""
+    r = torch.rand(shape, generator=generator)
+    return torch.where(r < p, -1.0, 1.0).to(device)
+
+
+def positive_term(c_hat: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """(N, d) noisy codes, (N, d) logits -> (N,) log q(c_hat | x') + d log 2."""
+    log_q1mq = F.logsigmoid(logits) + F.logsigmoid(-logits)  # log(q (1 - q)), stable
+    return 0.5 * (c_hat * logits + log_q1mq + math.log(4.0)).sum(dim=1)
+
+
+class NACLoss(Objective):
+    """NAC objective over two views; returns mean over the 2B rows of -positive + logsumexp(negatives).
+
+    Negatives: logits_ij = kappa * <c_hat_i, c_j> over all 2B (gathered) codes j, the
+    diagonal included as in the reference.
+    """
+
+    needs_inference_head = True
+
+    def __init__(self, p: float = 0.4) -> None:
+        super().__init__()
+        if not 0 < p < 0.5:
+            raise ValueError(f"p must be in (0, 0.5), got {p}")
+        self.p = p
+        self.kappa = 0.5 * math.log((1 - p) / p)
+
+    def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None) -> dict:
+        if out1.logits is None or out2.logits is None:
+            raise ValueError("NAC needs the inference head's logits")
+        c = torch.tanh(torch.cat([out1.u, out2.u]).float())            # (2B, d)
+        m = bsc_mask(tuple(c.shape), self.p, c.device, generator)       # (2B, d)
+        c_hat = m * c                                                   # (2B, d)
+        c_all = gather(c) if gather is not None else c                  # (2B * world, d)
+        logits = self.kappa * c_hat @ c_all.T                           # (2B, 2B * world)
+        other = torch.cat([out2.logits, out1.logits]).float()           # (2B, d) the other view's head
+        pos = positive_term(c_hat, other)                               # (2B,)
+        loss = (-pos + torch.logsumexp(logits, dim=1)).mean()
+        return {"loss": loss, "positive": pos.mean().detach()}

@@ -1,0 +1,167 @@
+"""The one training loop. A method is a plug-in: model heads + objective + views.
+
+Data is an in-memory :class:`~nacsearch.datasets.ArrayImages` (uint8); each step
+takes a batch, makes two views on the training device, runs the encoder on both
+and minimises the configured objective.  Randomness is explicit: the data order of
+epoch e comes from ``seed + e`` and the views/channel noise of step s from a
+generator seeded by ``(seed, s, rank)``, so a resumed run continues exactly where a
+checkpoint left off.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from nacsearch import codes as C
+from nacsearch.checkpoint import CONFIG, load_model, load_train_state, read_meta, save_checkpoint
+from nacsearch.config import RunConfig
+from nacsearch.datasets.arrays import ArrayImages
+from nacsearch.device import autocast, autocast_dtype, resolve_device
+from nacsearch.distributed import DistInfo, GatherWithGrad, init_distributed, shutdown
+from nacsearch.models import HashEncoder
+from nacsearch.objectives import build_objective
+from nacsearch.optim import build_optimizer, lr_at
+from nacsearch.views import TwoViews
+
+
+@dataclass
+class TrainResult:
+    out_dir: Path
+    steps: int
+    final_loss: float
+    images_per_s: float
+    wall_s: float
+    history: list[dict] = field(default_factory=list)
+
+
+def _epoch_order(n: int, seed: int, epoch: int, info: DistInfo) -> np.ndarray:
+    perm = np.random.default_rng([seed, epoch]).permutation(n)
+    return perm[info.rank::info.world]
+
+
+def _steps_per_epoch(n: int, batch: int, info: DistInfo) -> int:
+    return max(1, (n // info.world) // batch)
+
+
+def _log(msg: str, info: DistInfo) -> None:
+    if info.is_main:
+        print(msg, file=sys.stderr, flush=True)
+
+
+class _Trainer:
+    def __init__(self, run: RunConfig, data: ArrayImages, out_dir: Path, device: torch.device, info: DistInfo):
+        self.run, self.data, self.out, self.device, self.info = run, data, out_dir, device, info
+        self.objective = build_objective(run.objective)
+        self.model = HashEncoder(run.model, self.objective.needs_inference_head).to(device)
+        self.views = TwoViews(run.views)
+        self.opt = build_optimizer(self.model, run.train)
+        self.net = self.model
+        if info.enabled:
+            ids = [device.index] if device.type == "cuda" else None
+            self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
+        self.gather = GatherWithGrad(info) if info.enabled else None
+        use_scaler = autocast_dtype(device) == torch.float16
+        self.scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
+        self.history: list[dict] = []
+
+    def step(self, x: torch.Tensor, step: int, lr: float) -> tuple[float, torch.Tensor]:
+        cfg = self.run.train
+        g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 9973 + self.info.rank)
+        for group in self.opt.param_groups:
+            group["lr"] = lr
+        v1, v2 = self.views(x, g)
+        with autocast(self.device):
+            out = self.net(torch.cat([v1, v2]))
+        b = x.shape[0]
+        halves = [type(out)(*(t[:b] if t is not None else None for t in out)),
+                  type(out)(*(t[b:] if t is not None else None for t in out))]
+        res = self.objective(halves[0], halves[1], generator=g, gather=self.gather)
+        loss = res["loss"]
+        if not torch.isfinite(loss):
+            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower --lr")
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        return float(loss.detach()), halves[0].u.detach()
+
+    def save(self, step: int, epoch: int, stats: dict) -> None:
+        if self.info.is_main:
+            save_checkpoint(self.out, self.model, self.run, stats=stats, optimizer=self.opt,
+                            state={"step": step, "epoch": epoch, "world": self.info.world})
+
+    def resume(self) -> int:
+        meta = read_meta(self.out)
+        if meta["run"] != self.run:
+            raise ValueError(f"{self.out}: cannot resume, the stored config differs from this run's")
+        model, meta = load_model(self.out, self.device)
+        self.model.load_state_dict(model.state_dict())
+        load_train_state(self.out, self.opt, meta)
+        self.history = list(meta.get("stats", {}).get("history", []))
+        return int(meta["state"].get("step", 0))
+
+
+def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | torch.device = "auto",
+          resume: bool = False, progress: bool = True) -> TrainResult:
+    """Train an encoder on ``data`` and write checkpoints to ``out_dir``; returns a summary.
+
+    ``resume=True`` continues from ``out_dir``'s checkpoint (same config required).
+    Ctrl-C saves a checkpoint at the current step before re-raising.
+    """
+    info, dev = init_distributed(resolve_device(device))
+    out = Path(out_dir)
+    cfg = run.train
+    if data.channels != run.model.channels or data.image_size != run.model.image_size:
+        raise ValueError(f"data is {data.channels}x{data.image_size}px but the model expects "
+                         f"{run.model.channels}x{run.model.image_size}px")
+    torch.manual_seed(cfg.seed + info.rank)
+    t = _Trainer(run, data, out, dev, info)
+    start = t.resume() if resume and (out / CONFIG).exists() else 0
+    n, b = len(data), min(cfg.batch_size, len(data) // info.world)
+    if b < 2:
+        raise ValueError(f"need at least 2 images per process, have {len(data)}")
+    spe = _steps_per_epoch(n, b, info)
+    total = cfg.epochs * spe if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * spe)
+    warm = int(cfg.warmup_epochs * spe)
+    every = cfg.checkpoint_every or spe
+    _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {n} images, "
+         f"{dev} x{info.world}, {total} steps of {b}", info)
+    bar = tqdm(total=total, initial=start, desc="train", unit="step", file=sys.stderr,
+               disable=not progress or not info.is_main, dynamic_ncols=True)
+    t0, seen, loss, step, u = time.perf_counter(), 0, float("nan"), start, None
+    order, order_epoch = None, -1
+    try:
+        for step in range(start, total):
+            epoch = step // spe
+            if epoch != order_epoch:
+                order, order_epoch = _epoch_order(n, cfg.seed, epoch, info), epoch
+            idx = np.sort(order[(step % spe) * b:(step % spe + 1) * b])
+            x = torch.from_numpy(data.images[idx]).to(dev, non_blocking=True).float().div_(255)
+            t.net.train()
+            loss, u = t.step(x, step, lr_at(step, total, warm, cfg.lr))
+            seen += len(idx) * info.world
+            rate = seen / (time.perf_counter() - t0)
+            bar.update(1)
+            bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.0f}", refresh=False)
+            if (step + 1) % every == 0 or step + 1 == total:
+                bal = C.bit_balance(C.encode_preactivations(u.float().cpu().numpy()))
+                t.history.append({"step": step + 1, "epoch": epoch, "loss": loss, "img_s": rate,
+                                  "balance": round(bal["mean_balance"], 4)})
+                t.save(step + 1, epoch, {"history": t.history})
+                bar.write(f"step {step + 1}/{total} loss {loss:.4f} balance {bal['mean_balance']:.3f} "
+                          f"{rate:.0f} img/s") if info.is_main and progress else None
+    except KeyboardInterrupt:
+        t.save(step, step // spe, {"history": t.history, "interrupted": True})
+        _log(f"interrupted: checkpoint saved at step {step} in {out} (rerun with --resume)", info)
+        raise
+    finally:
+        bar.close()
+        shutdown(info)
+    wall = time.perf_counter() - t0
+    return TrainResult(out, total, loss, seen / max(wall, 1e-9), wall, t.history)
