@@ -9,7 +9,7 @@ from typing import Any
 from nacsearch.codes import check_bits
 
 BACKBONES = ("small", "resnet18", "vgg16_bn")
-OBJECTIVES = ("nac", "simclr")
+OBJECTIVES = ("nac", "simclr", "distillhash")
 OPTIMIZERS = ("adamw", "lars", "sgd")
 
 
@@ -77,7 +77,7 @@ class ViewConfig:
 class ObjectiveConfig:
     """Which loss trains the code head."""
 
-    name: str = "nac"                # nac (binary symmetric channel MI) | simclr (NT-Xent ablation)
+    name: str = "nac"                # nac (BSC mutual information) | simclr (NT-Xent) | distillhash (pairwise)
     p: float = 0.4                   # NAC channel flip probability, 0 < p < 0.5
     temperature: float = 0.2         # SimCLR temperature
 

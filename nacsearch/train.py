@@ -25,7 +25,7 @@ from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.device import autocast, autocast_dtype, resolve_device
 from nacsearch.distributed import DistInfo, GatherWithGrad, init_distributed, shutdown
 from nacsearch.models import HashEncoder
-from nacsearch.objectives import build_objective
+from nacsearch.objectives import Objective, build_objective
 from nacsearch.optim import build_optimizer, lr_at
 from nacsearch.views import TwoViews
 
@@ -55,9 +55,10 @@ def _log(msg: str, info: DistInfo) -> None:
 
 
 class _Trainer:
-    def __init__(self, run: RunConfig, data: ArrayImages, out_dir: Path, device: torch.device, info: DistInfo):
+    def __init__(self, run: RunConfig, data: ArrayImages, out_dir: Path, device: torch.device, info: DistInfo,
+                 objective: Objective | None = None):
         self.run, self.data, self.out, self.device, self.info = run, data, out_dir, device, info
-        self.objective = build_objective(run.objective)
+        self.objective = (objective or build_objective(run.objective)).to(device)
         self.model = HashEncoder(run.model, self.objective.needs_inference_head).to(device)
         self.views = TwoViews(run.views)
         self.opt = build_optimizer(self.model, run.train)
@@ -70,7 +71,7 @@ class _Trainer:
         self.scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.history: list[dict] = []
 
-    def step(self, x: torch.Tensor, step: int, lr: float) -> tuple[float, torch.Tensor]:
+    def step(self, x: torch.Tensor, idx: np.ndarray, step: int, lr: float) -> tuple[float, torch.Tensor]:
         cfg = self.run.train
         g = torch.Generator().manual_seed(cfg.seed * 1_000_003 + step * 9973 + self.info.rank)
         for group in self.opt.param_groups:
@@ -81,7 +82,8 @@ class _Trainer:
         b = x.shape[0]
         halves = [type(out)(*(t[:b] if t is not None else None for t in out)),
                   type(out)(*(t[b:] if t is not None else None for t in out))]
-        res = self.objective(halves[0], halves[1], generator=g, gather=self.gather)
+        res = self.objective(halves[0], halves[1], generator=g, gather=self.gather,
+                             index=torch.from_numpy(idx).to(self.device))
         loss = res["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower --lr")
@@ -108,10 +110,12 @@ class _Trainer:
 
 
 def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | torch.device = "auto",
-          resume: bool = False, progress: bool = True) -> TrainResult:
+          resume: bool = False, progress: bool = True, objective: Objective | None = None) -> TrainResult:
     """Train an encoder on ``data`` and write checkpoints to ``out_dir``; returns a summary.
 
     ``resume=True`` continues from ``out_dir``'s checkpoint (same config required).
+    ``objective`` overrides the one built from ``run.objective`` (for plug-ins that carry
+    data, such as DistillHash's pseudo-labels).
     Ctrl-C saves a checkpoint at the current step before re-raising.
     """
     info, dev = init_distributed(resolve_device(device))
@@ -121,7 +125,7 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
         raise ValueError(f"data is {data.channels}x{data.image_size}px but the model expects "
                          f"{run.model.channels}x{run.model.image_size}px")
     torch.manual_seed(cfg.seed + info.rank)
-    t = _Trainer(run, data, out, dev, info)
+    t = _Trainer(run, data, out, dev, info, objective)
     start = t.resume() if resume and (out / CONFIG).exists() else 0
     n, b = len(data), min(cfg.batch_size, len(data) // info.world)
     if b < 2:
@@ -144,7 +148,7 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
             idx = np.sort(order[(step % spe) * b:(step % spe + 1) * b])
             x = torch.from_numpy(data.images[idx]).to(dev, non_blocking=True).float().div_(255)
             t.net.train()
-            loss, u = t.step(x, step, lr_at(step, total, warm, cfg.lr))
+            loss, u = t.step(x, idx, step, lr_at(step, total, warm, cfg.lr))
             seen += len(idx) * info.world
             rate = seen / (time.perf_counter() - t0)
             bar.update(1)
@@ -154,8 +158,9 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
                 t.history.append({"step": step + 1, "epoch": epoch, "loss": loss, "img_s": rate,
                                   "balance": round(bal["mean_balance"], 4)})
                 t.save(step + 1, epoch, {"history": t.history})
-                bar.write(f"step {step + 1}/{total} loss {loss:.4f} balance {bal['mean_balance']:.3f} "
-                          f"{rate:.0f} img/s") if info.is_main and progress else None
+                if info.is_main and progress:
+                    bar.write(f"step {step + 1}/{total} loss {loss:.4f} balance {bal['mean_balance']:.3f} "
+                              f"{rate:.0f} img/s")
     except KeyboardInterrupt:
         t.save(step, step // spe, {"history": t.history, "interrupted": True})
         _log(f"interrupted: checkpoint saved at step {step} in {out} (rerun with --resume)", info)

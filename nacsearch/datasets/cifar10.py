@@ -1,7 +1,7 @@
 """CIFAR-10 as downloaded: ``cifar-10-batches-py/`` (python) or ``cifar-10-batches-bin/`` (binary).
 
 The python batches are pickled dicts; they are read with an unpickler that
-refuses every global (no code can run) -- only dicts, lists, bytes, ints and strings.
+refuses every global except numpy's array/scalar reconstruction (no code can run).
 ``load_cifar10`` pools data_batch_1..5 then test_batch: 60,000 ``uint8 (N, 3, 32, 32)``.
 """
 from __future__ import annotations
@@ -18,9 +18,17 @@ _PY_BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 _BIN_BATCHES = [f"data_batch_{i}.bin" for i in range(1, 6)] + ["test_batch.bin"]
 
 
+# the only globals a CIFAR batch needs: numpy array/scalar reconstruction (no code execution)
+_ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+            ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+            ("numpy", "ndarray"), ("numpy", "dtype")}
+
+
 class _DataOnlyUnpickler(pickle.Unpickler):
     def find_class(self, module: str, name: str):  # noqa: D401 - pickle hook
-        raise pickle.UnpicklingError(f"refusing to load global {module}.{name} from a CIFAR batch")
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"refusing to load global {module}.{name} from a CIFAR batch")
+        return super().find_class(module.replace("numpy.core.", "numpy._core."), name)
 
 
 def _read_py_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -13,6 +13,8 @@ def build_objective(cfg: ObjectiveConfig) -> Objective:
         return NACLoss(cfg.p)
     if cfg.name == "simclr":
         return SimCLRLoss(cfg.temperature)
+    if cfg.name == "distillhash":
+        raise ValueError("distillhash needs pseudo-labels: build it with nacsearch.eval.baselines.distillhash")
     raise ValueError(f"unknown objective {cfg.name!r}")
 
 

@@ -11,6 +11,8 @@ class Objective(nn.Module):
     of the same B images (row i of each is image i).  ``gather`` (optional) maps a
     local ``(n, d)`` tensor to the ``(n * world, d)`` concatenation over processes,
     with gradients, and has a ``rank`` attribute; it is set under DistributedDataParallel.
+    ``index`` (keyword) holds the batch's dataset indices (B,), for objectives with
+    per-item side information; others ignore it.
     """
 
     needs_inference_head: bool = False

@@ -67,7 +67,7 @@ class NACLoss(Objective):
         self.p = p
         self.kappa = 0.5 * math.log((1 - p) / p)
 
-    def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None) -> dict:
+    def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None, **_) -> dict:
         if out1.logits is None or out2.logits is None:
             raise ValueError("NAC needs the inference head's logits")
         c = torch.tanh(torch.cat([out1.u, out2.u]).float())            # (2B, d)

@@ -23,7 +23,7 @@ class SimCLRLoss(Objective):
             raise ValueError("temperature must be positive")
         self.temperature = temperature
 
-    def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None) -> dict:
+    def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None, **_) -> dict:
         z = F.normalize(torch.cat([out1.u, out2.u]).float(), dim=1)     # (2B, d)
         n = z.shape[0]
         b = n // 2

@@ -1,0 +1,56 @@
+"""Deep methods as hashers: NAC, SimCLR-sign and DistillHash-style, all through the one training loop."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from nacsearch import codes as C
+from nacsearch.config import ViewConfig
+from nacsearch.datasets.arrays import ArrayImages
+from nacsearch.eval.baselines.base import FeatureFn
+
+WEAK_VIEWS = ViewConfig(crop_scale=(0.7, 1.0), jitter=0.0, jitter_p=0.0, grayscale_p=0.0)
+
+
+class DeepHasher:
+    """Trains an encoder with ``objective`` ('nac', 'simclr' or 'distillhash') and encodes by sign."""
+
+    def __init__(self, bits: int, objective: str, out_dir: str | Path, device: str = "auto",
+                 features: FeatureFn | None = None, progress: bool = True, **overrides) -> None:
+        self.bits, self.objective, self.name = C.check_bits(bits), objective, objective
+        self.out_dir, self.device, self.features = Path(out_dir), device, features
+        self.progress, self.overrides = progress, overrides
+        self.model = None
+        self.diagnostics: dict = {}
+
+    def fit(self, train_images: np.ndarray, seed: int = 0, truth: np.ndarray | None = None) -> "DeepHasher":
+        from nacsearch.checkpoint import load_model
+        from nacsearch.device import resolve_device
+        from nacsearch.recipes import make_run_config
+        from nacsearch.train import train
+
+        data = ArrayImages(train_images)
+        kw = dict(self.overrides)
+        custom = None
+        if self.objective == "distillhash":
+            from nacsearch.eval.baselines.distillhash import label_stats, make_objective
+
+            custom, labels = make_objective(train_images, self.features)
+            self.diagnostics["pseudo_labels"] = label_stats(labels, truth)
+            kw.setdefault("views", WEAK_VIEWS)
+        run = make_run_config(data.channels, data.image_size, bits=self.bits, objective=self.objective,
+                              seed=seed, **kw)
+        res = train(run, data, self.out_dir, device=self.device, progress=self.progress, objective=custom)
+        self.diagnostics.update({"train_images_per_s": res.images_per_s, "train_wall_s": res.wall_s,
+                                 "final_loss": res.final_loss, "steps": res.steps})
+        self.model, _ = load_model(self.out_dir, resolve_device(self.device))
+        return self
+
+    def encode(self, images: np.ndarray) -> np.ndarray:
+        from nacsearch.device import resolve_device
+        from nacsearch.encode import encode_images
+
+        if self.model is None:
+            raise RuntimeError(f"{self.name}: fit() before encode()")
+        return encode_images(self.model, images, resolve_device(self.device))

@@ -1,0 +1,85 @@
+"""report.md and PNG plots from a report dict (report.json is written by the runner)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def _table(report: dict, metric: str, split: str = "test") -> list[str]:
+    bits = [str(b) for b in report["bits"]]
+    rows = {m: [report["results"].get(b, {}).get(m, {}).get(split, {}).get(metric) for b in bits]
+            for m in report["methods"]}
+    best = {b: max((v[i] for v in rows.values() if v[i] is not None), default=None) for i, b in enumerate(bits)}
+    lines = [f"| method | " + " | ".join(f"{b} bits" for b in bits) + " |",
+             "|---|" + "---|" * len(bits)]
+    for m, vals in rows.items():
+        cells = []
+        for b, v in zip(bits, vals):
+            if v is None:
+                cells.append("–")
+            else:
+                cells.append(f"**{v:.4f}**" if v == best[b] else f"{v:.4f}")
+        lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def markdown(report: dict) -> str:
+    proto = report["protocol"]
+    headline = f"map@{proto['protocol']['map_at'][0]}"
+    out = [f"# Retrieval report: {report['dataset']}", "",
+           f"Protocol `{proto['protocol']['name']}`, seed {proto['seed']}, split sizes {proto['sizes']}, "
+           f"split SHA-256 `{proto['split_sha256'][:16]}…`, {report['images']} images"
+           + (f" ({report['mirflickr_images']} image set)" if report.get("mirflickr_images") else "") + ".",
+           "Ranking by Hamming distance, ties broken by database index; relevance = at least one shared label.", "",
+           f"## Test {headline} (best per column in bold)", "", *_table(report, headline), ""]
+    for k in proto["protocol"]["map_at"][1:]:
+        out += [f"## Test map@{k}", "", *_table(report, f"map@{k}"), ""]
+    out += ["## Precision within Hamming radius 2", "", *_table(report, "precision@radius2"), "",
+            f"## Validation {headline} (used for every choice; from training images only)", "",
+            *_table(report, headline, "validation"), "",
+            f"Total wall time {report.get('wall_s')} s; revision {report['provenance'].get('git_revision')}.", ""]
+    return "\n".join(out)
+
+
+def plot(report: dict, out_dir: Path) -> list[Path]:
+    """pr_<bits>.png (precision-recall over Hamming radii) and precision_at_n.png."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    files = []
+    bits_list = [str(b) for b in report["bits"]]
+    fig2, axes2 = plt.subplots(1, len(bits_list), figsize=(5 * len(bits_list), 4), squeeze=False)
+    for col, b in enumerate(bits_list):
+        fig, ax = plt.subplots(figsize=(5, 4))
+        for m, res in report["results"].get(b, {}).items():
+            pr = res["test"].get("pr_curve")
+            if pr:
+                ax.plot(pr["recall"], pr["precision"], marker=".", label=m)
+            pn = res["test"]["precision@n"]
+            axes2[0, col].plot([int(n) for n in pn], list(pn.values()), marker="o", label=m)
+        ax.set(xlabel="recall", ylabel="precision", title=f"PR over Hamming radii, {b} bits")
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+        fig.tight_layout()
+        path = out_dir / f"pr_{b}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        files.append(path)
+        axes2[0, col].set(xscale="log", xlabel="N", ylabel="precision@N", title=f"{b} bits")
+        axes2[0, col].grid(alpha=0.3)
+        axes2[0, col].legend(fontsize=7)
+    fig2.tight_layout()
+    path = out_dir / "precision_at_n.png"
+    fig2.savefig(path, dpi=110)
+    plt.close(fig2)
+    return files + [path]
+
+
+def write_report(report: dict, out_dir: str | Path) -> None:
+    out = Path(out_dir)
+    (out / "report.md").write_text(markdown(report))
+    try:
+        plot(report, out)
+    except ImportError:  # matplotlib is an optional extra
+        (out / "plots-skipped.txt").write_text("install nacsearch[plot] for PNG plots\n")
