@@ -49,3 +49,7 @@ def main() -> None:
 
     Results go to stdout, logs and progress bars to stderr; most commands take --json.
     """
+
+
+if __name__ == "__main__":
+    main()

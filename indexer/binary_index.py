@@ -123,9 +123,9 @@ class BinaryIndex:
     def _ivf_add(self, codes: np.ndarray, ids: np.ndarray) -> None:
         if self.ivf is None:
             p = self.params
-            nlist = p.nlist or max(1, min(len(codes) // 39, int(4 * np.sqrt(len(codes)))))
-            self.ivf = faiss.IndexBinaryIVF(faiss.IndexBinaryFlat(p.bits), p.bits, nlist)
-            self.ivf.own_fields = True
+            nlist = min(p.nlist or max(1, min(len(codes) // 39, int(4 * np.sqrt(len(codes))))), len(codes))
+            self._quantizer = faiss.IndexBinaryFlat(p.bits)  # must outlive the IVF index (not owned by it)
+            self.ivf = faiss.IndexBinaryIVF(self._quantizer, p.bits, nlist)
             self.ivf.train(codes)
         self.ivf.nprobe = min(self.params.nprobe, self.ivf.nlist)
         self.ivf.add_with_ids(codes, ids)
@@ -178,14 +178,14 @@ class BinaryIndex:
     @classmethod
     def load(cls, path: str, params: IndexParams) -> "BinaryIndex":
         self = cls(params)
-        index = faiss.read_index_binary(path)
+        index = faiss.read_index_binary(path)  # already the concrete type; it owns its sub-indices
         if index.d != params.bits:
             raise ValueError(f"{path}: FAISS index has {index.d} bits, expected {params.bits}")
         if params.index_type == "ivf":
-            self.ivf = faiss.downcast_IndexBinary(index)
+            self.ivf = index
             self.ivf.nprobe = min(params.nprobe, self.ivf.nlist)
         else:
-            self.flat = faiss.downcast_IndexBinary(index)
+            self.flat = index
             self._rebuild_table()
         return self
 

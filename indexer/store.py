@@ -70,6 +70,8 @@ class Store:
     @property
     def env(self) -> lmdb.Environment:
         if self._env is None or self._pid != os.getpid():
+            if self._env is not None:  # inherited across fork(): drop it (LMDB checks the pid on close)
+                self._env.close()
             if not self.readonly:
                 self.path.mkdir(parents=True, exist_ok=True)
             elif not self.path.is_dir():

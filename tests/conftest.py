@@ -58,3 +58,31 @@ def write_png(path: Path, arr: np.ndarray) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(arr).save(path)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 16-bit grayscale 16-px NAC model trained for 3 steps (fast; weights are what they are)."""
+    from nacsearch.config import ModelConfig, RunConfig, TrainConfig
+    from nacsearch.datasets.arrays import ArrayImages
+    from nacsearch.samples import synthetic_images
+    from nacsearch.train import train
+
+    out = tmp_path_factory.mktemp("model")
+    images, _ = synthetic_images(64, size=16, seed=0)
+    run = RunConfig(model=ModelConfig(bits=16, image_size=16, channels=1, width=4),
+                    train=TrainConfig(epochs=1, batch_size=16, max_steps=3))
+    train(run, ArrayImages(images), out, device="cpu", progress=False)
+    return out
+
+
+@pytest.fixture
+def image_folder(tmp_path) -> Path:
+    """30 labelled grayscale PNGs in class subfolders."""
+    from nacsearch.samples import synthetic_images
+
+    images, labels = synthetic_images(30, size=20, seed=3)
+    root = tmp_path / "imgs"
+    for i, (img, lab) in enumerate(zip(images, labels)):
+        write_png(root / f"c{lab}" / f"{i:03d}.png", img)
+    return root
