@@ -23,6 +23,7 @@ class ModelConfig:
     channels: int = 1                # 1 = grayscale, 3 = RGB
     width: int = 64                  # base channel width of the 'small' backbone
     hidden: int = 0                  # hidden width of the code/inference heads (0 = feature dim)
+    head_gain: float = 1.0           # multiplies the default init of the heads' last layers (scale of u at init)
     mean: tuple[float, ...] = (0.5,)  # per-channel normalisation mean (len == channels)
     std: tuple[float, ...] = (0.5,)   # per-channel normalisation std (len == channels)
 
@@ -34,6 +35,8 @@ class ModelConfig:
             raise ValueError(f"channels must be 1 or 3, got {self.channels}")
         if not 8 <= self.image_size <= 1024:
             raise ValueError(f"image_size must be in [8, 1024], got {self.image_size}")
+        if self.head_gain <= 0:
+            raise ValueError(f"head_gain must be positive, got {self.head_gain}")
         if self.width < 4 or self.hidden < 0:
             raise ValueError("width must be >= 4 and hidden >= 0")
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))

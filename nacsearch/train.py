@@ -160,7 +160,7 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
                 t.save(step + 1, epoch, {"history": t.history})
                 if info.is_main and progress:
                     bar.write(f"step {step + 1}/{total} loss {loss:.4f} balance {bal['mean_balance']:.3f} "
-                              f"{rate:.0f} img/s")
+                              f"{rate:.0f} img/s", file=sys.stderr)
     except KeyboardInterrupt:
         t.save(step, step // spe, {"history": t.history, "interrupted": True})
         _log(f"interrupted: checkpoint saved at step {step} in {out} (rerun with --resume)", info)

@@ -26,8 +26,8 @@ class HashEncoder(nn.Module):
         self.backbone = build_backbone(cfg)
         dim = self.backbone.feature_dim
         hidden = cfg.hidden or dim
-        self.code_head = CodeHead(dim, hidden, cfg.bits)
-        self.inference_head = InferenceHead(dim, hidden, cfg.bits) if inference_head else None
+        self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)
+        self.inference_head = InferenceHead(dim, hidden, cfg.bits, cfg.head_gain) if inference_head else None
         self.register_buffer("mean", torch.tensor(cfg.mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.std).view(1, -1, 1, 1), persistent=False)
 

@@ -17,9 +17,11 @@ from torch import nn
 
 
 class _MLPHead(nn.Module):
-    def __init__(self, dim_in: int, hidden: int, bits: int) -> None:
+    def __init__(self, dim_in: int, hidden: int, bits: int, gain: float = 1.0) -> None:
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim_in, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, bits))
+        with torch.no_grad():
+            self.net[2].weight.mul_(gain)  # gain > 1 starts tanh(u) away from its linear regime
         self.scale = 1.0 / math.sqrt(bits)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
