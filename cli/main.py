@@ -14,6 +14,7 @@ COMMANDS = {
     "train": ("nacsearch.cli.model_cmds", "train_cmd"),
     "encode": ("nacsearch.cli.model_cmds", "encode_cmd"),
     "sample-images": ("nacsearch.cli.model_cmds", "sample_images_cmd"),
+    "demo": ("nacsearch.cli.model_cmds", "demo_cmd"),
     "build-index": ("nacsearch.cli.index_cmds", "build_index_cmd"),
     "add": ("nacsearch.cli.index_cmds", "add_cmd"),
     "remove": ("nacsearch.cli.index_cmds", "remove_cmd"),

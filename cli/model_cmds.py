@@ -99,3 +99,32 @@ def sample_images_cmd(out_dir, count, source, fmnist, seed):
         fail(str(e))
     log(f"wrote {res['count']} {res['source']} images in {len(res['classes'])} classes to {res['dir']}")
     click.echo(res["dir"])
+
+
+@click.command("demo")
+@click.argument("out_dir", type=click.Path(file_okay=False), default="demo")
+@click.option("-n", "--count", type=click.IntRange(50), default=1000, show_default=True, help="Sample images to write.")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="Encoder training epochs [recipe default].")
+@device_option()
+@click.option("--json", "as_json", is_flag=True)
+def demo_cmd(out_dir, count, epochs, device, as_json):
+    """Sample images -> NAC encoder -> index -> queries, all offline (the README's first command).
+
+    Uses real Fashion-MNIST images when /usr/share/datasets/fashion-mnist exists, else generated shapes.
+    """
+    from nacsearch.demo import run_demo
+
+    try:
+        res = run_demo(out_dir, count, epochs, device)
+    except (ValueError, FileNotFoundError) as e:
+        fail(str(e))
+    if as_json:
+        echo_json(res)
+        return
+    b = res["build"]
+    click.echo(f"indexed {b['records']} images in {res['index']} ({b['images_per_s']} img/s encoding)")
+    for row in res["queries"]:
+        click.echo(f"\nquery {row['query']} ({row['class']}): {row['same_class']} nearest share its class")
+        for h in row["hits"]:
+            click.echo(f"{h['rank']:>4}  {h['distance']:>4}  {h['path']}")
+    click.echo(f"\ntry: nacsearch query {res['queries'][0]['query']} --index {res['index']} -k 10")

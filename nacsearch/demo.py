@@ -1,0 +1,38 @@
+"""The README's first command: sample images -> trained encoder -> index -> queries, offline."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def run_demo(out_dir: str | Path, count: int = 1000, epochs: int | None = None, device: str = "auto",
+             queries: int = 3, k: int = 5) -> dict:
+    """Write sample images under ``out_dir/images``, index them (training an encoder), query a few.
+
+    Returns {"images", "index", "build", "queries": [{"query", "class", "hits": [...], "same_class"}]}.
+    """
+    from nacsearch.indexer.build import build_index
+    from nacsearch.indexer.index import Index
+    from nacsearch.indexer.search import search_images
+    from nacsearch.samples import write_sample_images
+
+    out = Path(out_dir)
+    images = out / "images"
+    if not (images / "labels.csv").exists():
+        info = write_sample_images(images, count)
+        print(f"wrote {info['count']} {info['source']} sample images to {images}", file=sys.stderr)
+    overrides = {"epochs": epochs} if epochs else {}
+    build = build_index(images, out / "index", device=device, **overrides)
+    index = Index.open(out / "index")
+    try:
+        picks = [sorted(d.glob("*.png"))[0] for d in sorted(p for p in images.iterdir() if p.is_dir())][:queries]
+        results = search_images(index, picks, k=k + 1, device=device)
+    finally:
+        index.close()
+    rows = []
+    for q, hits in zip(picks, results):
+        others = [h for h in hits if Path(h.path).resolve() != q.resolve()][:k]
+        same = sum(Path(h.path).parent.name == q.parent.name for h in others)
+        rows.append({"query": str(q), "class": q.parent.name, "same_class": f"{same}/{len(others)}",
+                     "hits": [h.to_dict() for h in others]})
+    return {"images": str(images), "index": str(out / "index"), "build": build, "queries": rows}
