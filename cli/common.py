@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from typing import Any
 
 import click
@@ -31,7 +30,3 @@ def bits_option(default: int | None = 64):
 def device_option():
     return click.option("--device", default="auto", show_default=True,
                         help="Torch device: auto (CUDA if available, else CPU), cpu, cuda, cuda:1, ...")
-
-
-def progress_enabled() -> bool:
-    return sys.stderr.isatty() or True

@@ -28,10 +28,12 @@ def _report(res: dict, as_json: bool) -> None:
 @click.option("--index-type", type=click.Choice(["flat", "hash", "multihash", "ivf"]), default="flat", show_default=True,
               help="flat = exact; hash/multihash = fast Hamming-radius search; ivf = large collections.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Training epochs when no --model is given.")
+@click.option("--image-size", type=click.IntRange(8, 1024), default=None,
+              help="Input size of an encoder trained here [32 px].")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
-def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, batch_size, device, as_json):
+def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, image_size, batch_size, device, as_json):
     """Index every image under IMAGES (recursively) for Hamming search.
 
     Rerunning the same command resumes an interrupted build and indexes only new or
@@ -40,7 +42,7 @@ def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, batc
     from nacsearch.checkpoint import CheckpointError
     from nacsearch.indexer.build import build_index
 
-    overrides = {"epochs": epochs} if epochs else {}
+    overrides = {k: v for k, v in (("epochs", epochs), ("image_size", image_size)) if v}
     try:
         res = build_index(images, index_dir, model_dir, bits, index_type, batch_size, device, **overrides)
     except (ValueError, FileNotFoundError, CheckpointError) as e:

@@ -1,0 +1,85 @@
+"""Build-index and query benchmark on Fashion-MNIST images exported as PNG.
+
+Exports N images to a folder, runs ``nacsearch build-index`` with a given model (or
+trains one), then checks that every sampled query finds itself at distance 0 first
+and times single-image queries (decode + encode + search) through the Python API and
+one ``nacsearch query --json`` through the CLI.
+
+Usage: python benchmarks/bench_build.py --model MODEL_DIR [--n 10000] [--work /tmp/bench]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from nacsearch.datasets.fashion_mnist import DEFAULT_PATH, load_fashion_mnist
+
+
+def export(n: int, folder: Path) -> list[Path]:
+    data = load_fashion_mnist(DEFAULT_PATH)
+    idx = np.random.default_rng(0).choice(len(data), n, replace=False)
+    paths = []
+    for i in idx:
+        p = folder / f"c{data.labels[i]}" / f"{i:05d}.png"
+        p.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(data.images[i, 0]).save(p)
+        paths.append(p)
+    return paths
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default=None)
+    ap.add_argument("--n", type=int, default=10000)
+    ap.add_argument("--work", default="/tmp/nacsearch-bench")
+    ap.add_argument("--queries", type=int, default=100)
+    args = ap.parse_args()
+    work = Path(args.work)
+    shutil.rmtree(work, ignore_errors=True)
+    paths = export(args.n, work / "images")
+    cmd = ["nacsearch", "build-index", str(work / "images"), "--index", str(work / "index"), "--json", "--device", "cpu"]
+    if args.model:
+        cmd += ["--model", args.model]
+    t = time.perf_counter()
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    wall = time.perf_counter() - t
+    rep = json.loads(out)
+
+    from nacsearch.indexer.index import Index
+    from nacsearch.indexer.search import search_images
+
+    index = Index.open(work / "index")
+    rng = np.random.default_rng(1)
+    picks = [paths[i] for i in rng.choice(len(paths), args.queries, replace=False)]
+    search_images(index, picks[:1], k=10, device="cpu")  # warm-up (model load)
+    lat, self_first = [], 0
+    for p in picks:
+        t = time.perf_counter()
+        hits = search_images(index, [p], k=10, device="cpu")[0]
+        lat.append(time.perf_counter() - t)
+        zero = {h.path for h in hits if h.distance == 0}
+        self_first += hits[0].distance == 0 and str(p) in zero
+    t = time.perf_counter()
+    cli = subprocess.run(["nacsearch", "query", str(picks[0]), "--index", str(work / "index"), "--json", "-k", "10",
+                          "--device", "cpu"], check=True, capture_output=True, text=True).stdout
+    cli_wall = time.perf_counter() - t
+    parsed = json.loads(cli)
+    print(json.dumps({"n": args.n, "build_wall_s": round(wall, 1), "index_images_per_s": rep["images_per_s"],
+                      "records": rep["records"], "skipped": rep["skipped"],
+                      "query_api_median_ms": round(statistics.median(lat) * 1e3, 2),
+                      "query_api_p90_ms": round(float(np.percentile(lat, 90)) * 1e3, 2),
+                      "self_at_distance_0_first": f"{self_first}/{len(picks)}",
+                      "cli_query_wall_s": round(cli_wall, 2), "cli_json_hits": len(parsed[0]["hits"])}, indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
