@@ -26,12 +26,14 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
 @click.option("--image-size", type=click.IntRange(8, 1024), default=None,
               help="Input size in pixels [the dataset's native size; 32 for folders].")
 @click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="1 = grayscale, 3 = RGB.")
+@click.option("--backbone-weights", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Initialise the backbone from this .safetensors/.pth file (nothing is downloaded).")
 @device_option()
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
 def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, p, batch_size, lr, optimizer,
-              image_size, channels, device, seed, resume, as_json):
+              image_size, channels, backbone_weights, device, seed, resume, as_json):
     from pathlib import Path
 
     from nacsearch.recipes import fit
@@ -40,7 +42,7 @@ def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, p, ba
         fail(f"{out_dir} already holds a model; pass --resume to continue it or choose another --out")
     try:
         res = fit(data, out_dir, device=device, resume=resume, channels=int(channels) if channels else None,
-                  image_size=image_size, bits=bits, backbone=backbone, objective=objective, epochs=epochs,
+                  image_size=image_size, backbone_weights=backbone_weights, bits=bits, backbone=backbone, objective=objective, epochs=epochs,
                   max_steps=max_steps, p=p, batch_size=batch_size, lr=lr, optimizer=optimizer, seed=seed)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))

@@ -51,10 +51,12 @@ def load_training_data(spec: str, channels: int | None = None, image_size: int |
 
 
 def fit(spec: str, out_dir: str | Path, device: str = "auto", resume: bool = False, progress: bool = True,
-        channels: int | None = None, image_size: int | None = None, **overrides):
+        channels: int | None = None, image_size: int | None = None, backbone_weights: str | None = None,
+        **overrides):
     """Train on a dataset spec with the recipe defaults; returns :class:`nacsearch.train.TrainResult`."""
     from nacsearch.train import train
 
     data = load_training_data(spec, channels, image_size, progress)
     run = make_run_config(data.channels, data.image_size, **overrides)
-    return train(run, data, out_dir, device=device, resume=resume, progress=progress)
+    return train(run, data, out_dir, device=device, resume=resume, progress=progress,
+                 backbone_weights=backbone_weights)

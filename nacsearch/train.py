@@ -110,12 +110,14 @@ class _Trainer:
 
 
 def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | torch.device = "auto",
-          resume: bool = False, progress: bool = True, objective: Objective | None = None) -> TrainResult:
+          resume: bool = False, progress: bool = True, objective: Objective | None = None,
+          backbone_weights: str | None = None) -> TrainResult:
     """Train an encoder on ``data`` and write checkpoints to ``out_dir``; returns a summary.
 
     ``resume=True`` continues from ``out_dir``'s checkpoint (same config required).
     ``objective`` overrides the one built from ``run.objective`` (for plug-ins that carry
-    data, such as DistillHash's pseudo-labels).
+    data, such as DistillHash's pseudo-labels).  ``backbone_weights`` initialises the backbone
+    from a file the user names (see :func:`nacsearch.models.backbones.load_backbone_weights`).
     Ctrl-C saves a checkpoint at the current step before re-raising.
     """
     info, dev = init_distributed(resolve_device(device))
@@ -126,6 +128,11 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
                          f"{run.model.channels}x{run.model.image_size}px")
     torch.manual_seed(cfg.seed + info.rank)
     t = _Trainer(run, data, out, dev, info, objective)
+    if backbone_weights and not resume:
+        from nacsearch.models.backbones import load_backbone_weights
+
+        rep = load_backbone_weights(t.model.backbone, backbone_weights)
+        _log(f"backbone: {rep['loaded']} tensors from {backbone_weights}, skipped {rep['skipped'][:8]}", info)
     start = t.resume() if resume and (out / CONFIG).exists() else 0
     n, b = len(data), min(cfg.batch_size, len(data) // info.world)
     if b < 2:

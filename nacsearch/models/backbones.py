@@ -85,3 +85,38 @@ def build_backbone(cfg: ModelConfig) -> nn.Module:
     if cfg.backbone == "vgg16_bn":
         return VGG16BN(cfg.channels)
     raise ValueError(f"unknown backbone {cfg.backbone!r}")
+
+
+def load_backbone_weights(backbone: nn.Module, path: str) -> dict:
+    """Initialise ``backbone`` from a user-named file (never downloaded).
+
+    ``.safetensors`` files are read directly; ``.pt``/``.pth`` with ``torch.load(weights_only=True)``
+    (no code execution).  torchvision key names are accepted (a ``net.`` prefix is added for
+    ResNet-18, ``backbone.`` prefixes are stripped); classifier keys and tensors whose shape differs
+    (e.g. the small-image stem) are skipped and reported.  Returns {"loaded", "skipped"}.
+    """
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{path}: no such weights file")
+    if p.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        state = load_file(str(p))
+    else:
+        state = torch.load(str(p), map_location="cpu", weights_only=True)
+        state = state.get("state_dict", state) if isinstance(state, dict) else state
+    own = backbone.state_dict()
+    loaded, skipped = {}, []
+    for key, val in state.items():
+        k = key.removeprefix("backbone.")
+        k = k if k in own else f"net.{k}" if f"net.{k}" in own else k
+        if k in own and own[k].shape == val.shape:
+            loaded[k] = val
+        else:
+            skipped.append(key)
+    if not loaded:
+        raise ValueError(f"{path}: no tensor matches the {type(backbone).__name__} backbone")
+    backbone.load_state_dict(loaded, strict=False)
+    return {"loaded": len(loaded), "skipped": skipped}
