@@ -138,8 +138,11 @@ def _image_mode_channels(paths: list[Path]) -> int:
 
 
 def train_on_folder(images: str | os.PathLike, out_dir: Path, bits: int, device: str, progress: bool,
-                    **overrides) -> Path:
-    """Train a NAC encoder on the images themselves (the recipe defaults; 1 or 3 channels as the images are)."""
+                    resume: bool = False, **overrides) -> Path:
+    """Train a NAC encoder on the images themselves (the recipe defaults; 1 or 3 channels as the images are).
+
+    ``resume=True`` continues an interrupted run found in ``out_dir``.
+    """
     from nacsearch.datasets.imagefolder import load_image_folder
     from nacsearch.recipes import DEFAULT_FOLDER_SIZE, make_run_config
     from nacsearch.train import train
@@ -148,7 +151,7 @@ def train_on_folder(images: str | os.PathLike, out_dir: Path, bits: int, device:
     size = overrides.pop("image_size", None) or DEFAULT_FOLDER_SIZE
     data = load_image_folder(images, channels, size, progress=progress).data
     run = make_run_config(channels, size, bits=bits, **overrides)
-    train(run, data, out_dir, device=device, progress=progress)
+    train(run, data, out_dir, device=device, progress=progress, resume=resume)
     return out_dir
 
 
@@ -173,9 +176,12 @@ def build_index(images: str | os.PathLike, index_dir: str | os.PathLike | None =
             raise ValueError(f"{root} is a {index.params.index_type} index, not {index_type}")
     else:
         if model_dir is None:
+            from nacsearch.checkpoint import is_complete
+
             model_dir = root / MODEL_DIR
-            if not (model_dir / "config.json").exists():
-                train_on_folder(images, model_dir, bits or 64, device, progress, **train_overrides)
+            if not is_complete(model_dir):  # none yet, or a training run that was interrupted
+                started = (model_dir / "config.json").exists()
+                train_on_folder(images, model_dir, bits or 64, device, progress, resume=started, **train_overrides)
                 trained = True
         mbits = read_model_bits(model_dir)
         if bits is not None and bits != mbits:

@@ -143,3 +143,11 @@ def load_train_state(ckpt_dir: str | os.PathLike, optimizer: torch.optim.Optimiz
 def model_fingerprint(ckpt_dir: str | os.PathLike) -> str:
     """SHA-256 of the weights as recorded (and verified on load) -- identifies a model."""
     return read_meta(ckpt_dir)["weights_sha256"]
+
+
+def is_complete(ckpt_dir: str | os.PathLike) -> bool:
+    """True when the checkpoint's training run reached its last step (False for periodic/interrupted ones)."""
+    try:
+        return bool(read_meta(ckpt_dir)["state"].get("complete", True))
+    except CheckpointError:
+        return False

@@ -93,10 +93,11 @@ class _Trainer:
         self.scaler.update()
         return float(loss.detach()), halves[0].u.detach()
 
-    def save(self, step: int, epoch: int, stats: dict) -> None:
+    def save(self, step: int, epoch: int, stats: dict, total: int) -> None:
         if self.info.is_main:
             save_checkpoint(self.out, self.model, self.run, stats=stats, optimizer=self.opt,
-                            state={"step": step, "epoch": epoch, "world": self.info.world})
+                            state={"step": step, "epoch": epoch, "world": self.info.world,
+                                   "total_steps": total, "complete": step >= total})
 
     def resume(self) -> int:
         meta = read_meta(self.out)
@@ -164,12 +165,12 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
                 bal = C.bit_balance(C.encode_preactivations(u.float().cpu().numpy()))
                 t.history.append({"step": step + 1, "epoch": epoch, "loss": loss, "img_s": rate,
                                   "balance": round(bal["mean_balance"], 4)})
-                t.save(step + 1, epoch, {"history": t.history})
+                t.save(step + 1, epoch, {"history": t.history}, total)
                 if info.is_main and progress:
                     bar.write(f"step {step + 1}/{total} loss {loss:.4f} balance {bal['mean_balance']:.3f} "
                               f"{rate:.0f} img/s", file=sys.stderr)
     except KeyboardInterrupt:
-        t.save(step, step // spe, {"history": t.history, "interrupted": True})
+        t.save(step, step // spe, {"history": t.history, "interrupted": True}, total)
         _log(f"interrupted: checkpoint saved at step {step} in {out} (rerun with --resume)", info)
         raise
     finally:

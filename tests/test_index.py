@@ -177,3 +177,22 @@ def _count(root: Path) -> int:
         return 0
     finally:
         st.close()
+
+
+def test_build_without_model_trains_and_resumes_an_interrupted_training(image_folder, tmp_path):
+    from nacsearch.checkpoint import is_complete, read_meta
+
+    root = tmp_path / "idx"
+    res = build_index(image_folder, root, bits=16, epochs=2, progress=False, device="cpu")
+    assert res["trained_model"] and res["records"] == 30 and is_complete(root / "model")
+    meta = json.loads((root / "model" / "config.json").read_text())
+    assert meta["state"]["step"] == meta["state"]["total_steps"] == 2
+    # pretend training died after step 1 and no index was written yet
+    shutil.rmtree(root / "store.lmdb")
+    (root / "index.json").unlink()
+    meta["state"].update(step=1, complete=False)
+    (root / "model" / "config.json").write_text(json.dumps(meta))
+    assert not is_complete(root / "model")
+    res = build_index(image_folder, root, bits=16, epochs=2, progress=False, device="cpu")
+    assert res["trained_model"] and res["records"] == 30
+    assert read_meta(root / "model")["state"]["step"] == 2 and is_complete(root / "model")
