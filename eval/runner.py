@@ -72,6 +72,9 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     """Run the protocol for every (bits, method); writes report.json, report.md and plots in ``out_dir``."""
     from nacsearch.eval.report import write_report
 
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     kind, _ = parse_spec(spec)

@@ -117,3 +117,21 @@ def test_sample_images(runner, tmp_path):
     assert res.exit_code == 0
     assert len(list((tmp_path / "s").rglob("*.png"))) == 20
     assert (tmp_path / "s" / "labels.csv").read_text().startswith("path,label,class")
+
+
+def test_eval_command(runner, fmnist_dir, tmp_path):
+    out = tmp_path / "rep"
+    res = runner.invoke(main, ["eval", "--dataset", f"fashion-mnist:{fmnist_dir}", "--bits", "8,16",
+                               "--methods", "itq,lsh", "--scale", "0.01", "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    table = json.loads(res.stdout)
+    assert table["metric"] == "map@1000" and set(table["results"]) == {"8", "16"}
+    assert set(table["results"]["16"]) == {"itq", "lsh"}
+    assert (out / "report.json").exists() and (out / "split.npz").exists()
+    res = runner.invoke(main, ["eval", "--dataset", str(tmp_path), "--methods", "itq", "--out", str(out)])
+    assert res.exit_code == 1 and "evaluation needs" in res.output
+    res = runner.invoke(main, ["eval", "--dataset", f"fashion-mnist:{fmnist_dir}", "--methods", "nope",
+                               "--scale", "0.01", "--out", str(out)])
+    assert res.exit_code == 1 and "unknown method" in res.output
+    res = runner.invoke(main, ["eval", "--dataset", f"fashion-mnist:{fmnist_dir}", "--bits", "x", "--out", str(out)])
+    assert res.exit_code == 2
