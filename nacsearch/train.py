@@ -45,8 +45,24 @@ def _epoch_order(n: int, seed: int, epoch: int, info: DistInfo) -> np.ndarray:
     return perm[info.rank::info.world]
 
 
-def _steps_per_epoch(n: int, batch: int, info: DistInfo) -> int:
-    return max(1, (n // info.world) // batch)
+@dataclass(frozen=True)
+class _Plan:
+    n: int          # training images
+    batch: int      # images per process per step
+    spe: int        # steps per epoch
+    total: int      # steps in the run
+    warm: int       # warm-up steps
+    every: int      # steps between checkpoints
+
+
+def _make_plan(n: int, run: RunConfig, info: DistInfo) -> _Plan:
+    cfg = run.train
+    b = min(cfg.batch_size, n // info.world)
+    if b < 2:
+        raise ValueError(f"need at least 2 images per process, have {n}")
+    spe = max(1, (n // info.world) // b)
+    total = cfg.epochs * spe if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * spe)
+    return _Plan(n, b, spe, total, int(cfg.warmup_epochs * spe), cfg.checkpoint_every or spe)
 
 
 def _log(msg: str, info: DistInfo) -> None:
@@ -70,6 +86,7 @@ class _Trainer:
         use_scaler = autocast_dtype(device) == torch.float16
         self.scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.history: list[dict] = []
+        self._order, self._order_epoch = np.zeros(0, np.int64), -1
 
     def step(self, x: torch.Tensor, idx: np.ndarray, step: int, lr: float) -> tuple[float, torch.Tensor]:
         cfg = self.run.train
@@ -92,6 +109,25 @@ class _Trainer:
         self.scaler.step(self.opt)
         self.scaler.update()
         return float(loss.detach()), halves[0].u.detach()
+
+    def batch(self, plan: _Plan, step: int) -> tuple[np.ndarray, torch.Tensor]:
+        """Dataset indices (sorted) and float images in [0, 1] on the device for ``step``."""
+        epoch = step // plan.spe
+        if epoch != self._order_epoch:
+            self._order, self._order_epoch = _epoch_order(plan.n, self.run.train.seed, epoch, self.info), epoch
+        i = step % plan.spe
+        idx = np.sort(self._order[i * plan.batch:(i + 1) * plan.batch])
+        x = torch.from_numpy(self.data.images[idx]).to(self.device, non_blocking=True).float().div_(255)
+        return idx, x
+
+    def record(self, plan: _Plan, step: int, loss: float, u: torch.Tensor, rate: float) -> str:
+        """Log bit balance and loss after ``step`` (0-based) and write a checkpoint."""
+        bal = C.bit_balance(C.encode_preactivations(u.float().cpu().numpy()))
+        epoch = step // plan.spe
+        self.history.append({"step": step + 1, "epoch": epoch, "loss": loss, "img_s": rate,
+                             "balance": round(bal["mean_balance"], 4)})
+        self.save(step + 1, epoch, {"history": self.history}, plan.total)
+        return f"step {step + 1}/{plan.total} loss {loss:.4f} balance {bal['mean_balance']:.3f} {rate:.0f} img/s"
 
     def save(self, step: int, epoch: int, stats: dict, total: int) -> None:
         if self.info.is_main:
@@ -123,11 +159,10 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
     """
     info, dev = init_distributed(resolve_device(device))
     out = Path(out_dir)
-    cfg = run.train
     if data.channels != run.model.channels or data.image_size != run.model.image_size:
         raise ValueError(f"data is {data.channels}x{data.image_size}px but the model expects "
                          f"{run.model.channels}x{run.model.image_size}px")
-    torch.manual_seed(cfg.seed + info.rank)
+    torch.manual_seed(run.train.seed + info.rank)
     t = _Trainer(run, data, out, dev, info, objective)
     if backbone_weights and not resume:
         from nacsearch.models.backbones import load_backbone_weights
@@ -135,46 +170,39 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
         rep = load_backbone_weights(t.model.backbone, backbone_weights)
         _log(f"backbone: {rep['loaded']} tensors from {backbone_weights}, skipped {rep['skipped'][:8]}", info)
     start = t.resume() if resume and (out / CONFIG).exists() else 0
-    n, b = len(data), min(cfg.batch_size, len(data) // info.world)
-    if b < 2:
-        raise ValueError(f"need at least 2 images per process, have {len(data)}")
-    spe = _steps_per_epoch(n, b, info)
-    total = cfg.epochs * spe if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * spe)
-    warm = int(cfg.warmup_epochs * spe)
-    every = cfg.checkpoint_every or spe
-    _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {n} images, "
-         f"{dev} x{info.world}, {total} steps of {b}", info)
-    bar = tqdm(total=total, initial=start, desc="train", unit="step", file=sys.stderr,
-               disable=not progress or not info.is_main, dynamic_ncols=True)
-    t0, seen, loss, step, u = time.perf_counter(), 0, float("nan"), start, None
-    order, order_epoch = None, -1
+    plan = _make_plan(len(data), run, info)
+    _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {plan.n} images, "
+         f"{dev} x{info.world}, {plan.total} steps of {plan.batch}", info)
     try:
-        for step in range(start, total):
-            epoch = step // spe
-            if epoch != order_epoch:
-                order, order_epoch = _epoch_order(n, cfg.seed, epoch, info), epoch
-            idx = np.sort(order[(step % spe) * b:(step % spe + 1) * b])
-            x = torch.from_numpy(data.images[idx]).to(dev, non_blocking=True).float().div_(255)
+        loss, seen, wall = _loop(t, plan, start, progress)
+    finally:
+        shutdown(info)
+    return TrainResult(out, plan.total, loss, seen / max(wall, 1e-9), wall, t.history)
+
+
+def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, int, float]:
+    """Steps ``start .. plan.total``; returns (last loss, images seen, seconds)."""
+    show = progress and t.info.is_main
+    bar = tqdm(total=plan.total, initial=start, desc="train", unit="step", file=sys.stderr,
+               disable=not show, dynamic_ncols=True)
+    t0, seen, loss, step = time.perf_counter(), 0, float("nan"), start
+    try:
+        for step in range(start, plan.total):
+            idx, x = t.batch(plan, step)
             t.net.train()
-            loss, u = t.step(x, idx, step, lr_at(step, total, warm, cfg.lr))
-            seen += len(idx) * info.world
+            loss, u = t.step(x, idx, step, lr_at(step, plan.total, plan.warm, t.run.train.lr))
+            seen += len(idx) * t.info.world
             rate = seen / (time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.0f}", refresh=False)
-            if (step + 1) % every == 0 or step + 1 == total:
-                bal = C.bit_balance(C.encode_preactivations(u.float().cpu().numpy()))
-                t.history.append({"step": step + 1, "epoch": epoch, "loss": loss, "img_s": rate,
-                                  "balance": round(bal["mean_balance"], 4)})
-                t.save(step + 1, epoch, {"history": t.history}, total)
-                if info.is_main and progress:
-                    bar.write(f"step {step + 1}/{total} loss {loss:.4f} balance {bal['mean_balance']:.3f} "
-                              f"{rate:.0f} img/s", file=sys.stderr)
+            if (step + 1) % plan.every == 0 or step + 1 == plan.total:
+                line = t.record(plan, step, loss, u, rate)
+                if show:
+                    bar.write(line, file=sys.stderr)
     except KeyboardInterrupt:
-        t.save(step, step // spe, {"history": t.history, "interrupted": True}, total)
-        _log(f"interrupted: checkpoint saved at step {step} in {out} (rerun with --resume)", info)
+        t.save(step, step // plan.spe, {"history": t.history, "interrupted": True}, plan.total)
+        _log(f"interrupted: checkpoint saved at step {step} in {t.out} (rerun with --resume)", t.info)
         raise
     finally:
         bar.close()
-        shutdown(info)
-    wall = time.perf_counter() - t0
-    return TrainResult(out, total, loss, seen / max(wall, 1e-9), wall, t.history)
+    return loss, seen, time.perf_counter() - t0
