@@ -196,3 +196,19 @@ def test_build_without_model_trains_and_resumes_an_interrupted_training(image_fo
     res = build_index(image_folder, root, bits=16, epochs=2, progress=False, device="cpu")
     assert res["trained_model"] and res["records"] == 30
     assert read_meta(root / "model")["state"]["step"] == 2 and is_complete(root / "model")
+
+
+def test_python_api_mirrors_the_cli(image_folder, tiny_model, tmp_path):
+    from nacsearch.indexer.binary_index import IndexParams
+
+    index = Index.create(tmp_path / "api", tiny_model, IndexParams(bits=16))
+    rep = index.add(image_folder, device="cpu")
+    assert rep.added == 30
+    q = sorted(image_folder.rglob("*.png"))[:2]
+    by_path = index.search(q, k=3, device="cpu")
+    ids, codes = index.store.all_codes()
+    by_code = index.search(encode_query_images(index, q, "cpu"), k=3)
+    assert [[h.id for h in hits] for hits in by_path] == [[h.id for h in hits] for hits in by_code]
+    assert all(h.distance == 0 for h in index.search(q, k=0, radius=0, device="cpu")[0])
+    assert index.remove([by_path[0][0].id]) == 1 and index.store.count() == 29
+    index.close()
