@@ -58,20 +58,12 @@ def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, imag
 @click.option("--json", "as_json", is_flag=True)
 def add_cmd(images, index_dir, batch_size, device, as_json):
     """Add new and changed images under IMAGES to an existing index."""
-    from nacsearch.indexer.build import add_images
-    from nacsearch.indexer.index import SKIPPED, Index, default_index_dir
+    from nacsearch.indexer.build import add_to_index
 
-    root = index_dir or default_index_dir(images)
     try:
-        index = Index.open(root)
+        res = add_to_index(images, index_dir, batch_size=batch_size, device=device)
     except ValueError as e:
         fail(str(e))
-    try:
-        rep = add_images(index, images, batch_size=batch_size, device=device)
-        res = {"index": str(root), **rep.to_dict(), "records": index.store.count(),
-               "skipped_report": str(index.root / SKIPPED)}
-    finally:
-        index.close()
     _report(res, as_json)
 
 

@@ -188,9 +188,25 @@ def build_index(images: str | os.PathLike, index_dir: str | os.PathLike | None =
             raise ValueError(f"--bits {bits} differs from the model's {mbits} bits")
         index = Index.create(root, model_dir, IndexParams(index_type=index_type, bits=mbits))
     try:
-        report = add_images(index, images, batch_size=batch_size, device=device, progress=progress)
-        return {"index": str(root), "trained_model": trained, **report.to_dict(),
-                "records": index.store.count(), "skipped_report": str(root / SKIPPED)}
+        return {"trained_model": trained, **_add_summary(index, images, batch_size, device, progress)}
+    finally:
+        index.close()
+
+
+def _add_summary(index: Index, images, batch_size: int, device: str, progress: bool) -> dict:
+    report = add_images(index, images, batch_size=batch_size, device=device, progress=progress)
+    return {"index": str(index.root), **report.to_dict(), "records": index.store.count(),
+            "skipped_report": str(index.root / SKIPPED)}
+
+
+def add_to_index(images: str | os.PathLike, index_dir: str | os.PathLike | None = None, batch_size: int = 256,
+                 device: str = "auto", progress: bool = True) -> dict:
+    """Open an existing index (default ``IMAGES/.nacsearch``) and add new and changed images."""
+    from nacsearch.indexer.index import default_index_dir
+
+    index = Index.open(Path(index_dir) if index_dir else default_index_dir(images))
+    try:
+        return _add_summary(index, images, batch_size, device, progress)
     finally:
         index.close()
 
