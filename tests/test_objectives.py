@@ -94,3 +94,35 @@ def test_nac_rejects_bad_p_and_missing_head():
             NACLoss(p)
     with pytest.raises(ValueError):
         NACLoss(0.4)(EncoderOutput(None, torch.zeros(2, 8), None), EncoderOutput(None, torch.zeros(2, 8), None))
+
+
+def naive_pairwise(u1, u2, labels, index, quant):
+    b1, b2 = torch.tanh(u1), torch.tanh(u2)
+    sums, counts = {1: 0.0, -1: 0.0}, {1: 0, -1: 0}
+    for a in range(len(index)):
+        for c in range(len(index)):
+            s = 1 if a == c else int(labels[index[a], index[c]])
+            if s == 0:
+                continue
+            theta = 0.5 * float(sum(b1[a, k] * b2[c, k] for k in range(b1.shape[1])))
+            sums[s] += math.log(1 + math.exp(theta)) - (theta if s == 1 else 0.0)
+            counts[s] += 1
+    loss = sum(sums[s] / counts[s] for s in (1, -1) if counts[s])
+    q = float(((b1.abs() - 1) ** 2).mean() + ((b2.abs() - 1) ** 2).mean())
+    return loss + quant * q
+
+
+@pytest.mark.parametrize("with_dissimilar", [True, False])
+def test_pairwise_likelihood_matches_naive_loops_with_balanced_means(with_dissimilar):
+    from nacsearch.objectives.pairwise import PairwiseLikelihoodLoss
+
+    torch.manual_seed(3)
+    labels = torch.tensor([[1, 1, 0, -1, 0], [1, 1, -1, 0, 0], [0, -1, 1, 0, 1],
+                           [-1, 0, 0, 1, 0], [0, 0, 1, 0, 1]], dtype=torch.int8)
+    if not with_dissimilar:
+        labels = labels.clamp(min=0)
+    index = torch.tensor([0, 1, 2, 3])
+    u1, u2 = torch.randn(4, 6, dtype=torch.float64), torch.randn(4, 6, dtype=torch.float64)
+    got = PairwiseLikelihoodLoss(labels, quantization=0.1)(
+        EncoderOutput(None, u1, None), EncoderOutput(None, u2, None), index=index)["loss"]
+    assert float(got) == pytest.approx(naive_pairwise(u1, u2, labels, index.tolist(), 0.1), rel=1e-5)

@@ -5,7 +5,10 @@
    and std s of the distance distribution, pairs closer than ``m - alpha s`` are similar,
    farther than ``m + beta s`` dissimilar, the rest unlabelled.
 2. **Distillation.** Keep only confident pairs: a similar pair must be mutual k-nearest
-   neighbours; a dissimilar pair must share no k-nearest neighbour.  This stands in for
+   neighbours; a dissimilar pair must share no k-nearest neighbour.  k = 100 by default: on
+   Fashion-MNIST's 5,000 training images (pixel PCA) it keeps 1.2% of pairs as similar at 74%
+   precision and 36% as dissimilar at 98%; k = 20 kept only 0.2% similar (82% precision), too
+   few to appear in a batch of 64.  This stands in for
    DistillHash's Bayes-optimal-classifier criterion (which needs its own estimated
    posterior); the intent -- drop pairs whose label the local structure contradicts -- is the same.
 3. **Deep hashing.** The same encoder and training loop as NAC, trained with the pairwise
@@ -29,7 +32,7 @@ def pca_features(x: np.ndarray, k: int = 128) -> np.ndarray:
     return x @ vt[:k].T
 
 
-def pseudo_labels(features: np.ndarray, alpha: float = 1.5, beta: float = 0.5, k: int = 20) -> np.ndarray:
+def pseudo_labels(features: np.ndarray, alpha: float = 1.5, beta: float = 0.5, k: int = 100) -> np.ndarray:
     """Distilled pair labels int8 (N, N) in {-1, 0, +1} from features (N, D)."""
     f = features / np.maximum(np.linalg.norm(features, axis=1, keepdims=True), 1e-12)
     dist = 1.0 - f @ f.T                                                  # (N, N) cosine distance
@@ -40,6 +43,7 @@ def pseudo_labels(features: np.ndarray, alpha: float = 1.5, beta: float = 0.5, k
     labels[dist <= m - alpha * s] = 1
     labels[dist >= m + beta * s] = -1
     np.fill_diagonal(labels, 1)
+    k = min(k, n - 1)                                                     # small training sets
     knn = np.argsort(dist, axis=1)[:, 1:k + 1]                            # (N, k)
     member = np.zeros((n, n), bool)
     member[np.repeat(np.arange(n), k), knn.ravel()] = True
