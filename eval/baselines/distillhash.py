@@ -8,7 +8,7 @@
    neighbours; a dissimilar pair must share no k-nearest neighbour.  k = 100 by default: on
    Fashion-MNIST's 5,000 training images (pixel PCA) it keeps 1.2% of pairs as similar at 74%
    precision and 36% as dissimilar at 98%; k = 20 kept only 0.2% similar (82% precision), too
-   few to appear in a batch of 64.  This stands in for
+   few to appear in a training batch.  This stands in for
    DistillHash's Bayes-optimal-classifier criterion (which needs its own estimated
    posterior); the intent -- drop pairs whose label the local structure contradicts -- is the same.
 3. **Deep hashing.** The same encoder and training loop as NAC, trained with the pairwise

@@ -9,7 +9,8 @@ theta_ij = 1/2 <b_i, b'_j> (i in view 1, j in view 2),
 
 averaged separately over the similar and the dissimilar pairs of the batch and the two
 means added (distilled similar pairs are ~1% of all pairs, so an unweighted mean is
-almost all dissimilar pairs and the codes learn little beyond "spread out"), plus a quantisation penalty lambda * mean (|b| - 1)^2 pulling b towards +-1.  Pair
+almost all dissimilar pairs and the codes learn little beyond "spread out"), plus a
+quantisation penalty lambda * mean (|b| - 1)^2 pulling b towards +-1.  Pair
 labels come from a dense int8 matrix S (N, N) in {-1, 0, +1} (0 = no label); the two
 views of the same image are always similar.
 """
