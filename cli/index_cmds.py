@@ -77,13 +77,10 @@ def remove_cmd(paths, index_dir, as_json):
     from nacsearch.indexer.manage import remove_paths
 
     try:
-        index = Index.open(index_dir)
+        with Index.open(index_dir) as index:
+            res = remove_paths(index, list(paths))
     except ValueError as e:
         fail(str(e))
-    try:
-        res = remove_paths(index, list(paths))
-    finally:
-        index.close()
     if as_json:
         echo_json(res)
     else:

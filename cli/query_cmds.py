@@ -30,12 +30,12 @@ def query_cmd(images, index_dir, k, radius, as_json, paths_only, device):
     if radius is None and k == 0:
         fail("-k must be >= 1 without --radius")
     try:
-        index = Index.open(index_dir or find_index(images[0]))
-        results = search_images(index, list(images), k=k, radius=radius, device=device)
+        with Index.open(index_dir or find_index(images[0])) as index:
+            results = search_images(index, list(images), k=k, radius=radius, device=device)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     except ImageError as e:
-        fail(f"cannot read query image: {e.reason}: {e}")
+        fail(f"cannot read query image {e} ({e.reason})")
     if as_json:
         echo_json([{"query": q, "k": k, "radius": radius, "hits": [h.to_dict() for h in hits]}
                    for q, hits in zip(images, results)])
@@ -61,8 +61,8 @@ def info_cmd(index_dir, as_json):
     from nacsearch.indexer.index import Index
 
     try:
-        index = Index.open(index_dir)
-        info = index.info()
+        with Index.open(index_dir) as index:
+            info = index.info()
     except ValueError as e:
         fail(str(e))
     if as_json:

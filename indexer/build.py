@@ -121,8 +121,14 @@ def _write_skipped(path: Path, rows: list[dict]) -> None:
 
 
 def decode_query(path: str | os.PathLike, channels: int, size: int) -> np.ndarray:
-    """One query image -> uint8 (C, S, S) exactly as the indexer decodes it (raises ImageError)."""
-    return decode_image(Path(path).read_bytes(), channels, size)
+    """One query image -> uint8 (C, S, S) exactly as the indexer decodes it.
+
+    Raises :class:`ImageError` whose message starts with the file's path.
+    """
+    try:
+        return decode_image(Path(path).read_bytes(), channels, size)
+    except ImageError as e:
+        raise ImageError(e.reason, f"{path}: {e}") from None
 
 
 def _image_mode_channels(paths: list[Path]) -> int:
@@ -173,6 +179,7 @@ def build_index(images: str | os.PathLike, index_dir: str | os.PathLike | None =
     if (root / INDEX_JSON).exists():
         index = Index.open(root, bits=bits, model_dir=model_dir)
         if index.params.index_type != index_type:
+            index.close()
             raise ValueError(f"{root} is a {index.params.index_type} index, not {index_type}")
     else:
         if model_dir is None:
@@ -204,11 +211,8 @@ def add_to_index(images: str | os.PathLike, index_dir: str | os.PathLike | None 
     """Open an existing index (default ``IMAGES/.nacsearch``) and add new and changed images."""
     from nacsearch.indexer.index import default_index_dir
 
-    index = Index.open(Path(index_dir) if index_dir else default_index_dir(images))
-    try:
+    with Index.open(Path(index_dir) if index_dir else default_index_dir(images)) as index:
         return _add_summary(index, images, batch_size, device, progress)
-    finally:
-        index.close()
 
 
 def read_model_bits(model_dir: str | os.PathLike) -> int:

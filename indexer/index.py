@@ -42,13 +42,27 @@ def default_index_dir(images: str | os.PathLike) -> Path:
 
 
 class Index:
-    """A persistent Hamming index over image codes. Create with :meth:`create`, open with :meth:`open`."""
+    """A persistent Hamming index over image codes. Create with :meth:`create`, open with :meth:`open`.
+
+    Use it as a context manager (``with Index.open(d) as index: ...``) or call :meth:`close`:
+    the LMDB environment may be open only once per process.
+    """
 
     def __init__(self, root: Path, meta: dict, params: IndexParams) -> None:
         self.root, self.meta, self.params = root, meta, params
         self.store = Store(root / STORE_DIR, params.bits // 8)
         self._model = None
-        self.faiss = self._load_faiss()
+        try:
+            self.faiss = self._load_faiss()
+        except BaseException:
+            self.store.close()
+            raise
+
+    def __enter__(self) -> "Index":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
     # -- lifecycle --------------------------------------------------------------
     @classmethod

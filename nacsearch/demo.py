@@ -23,12 +23,9 @@ def run_demo(out_dir: str | Path, count: int = 1000, epochs: int | None = None, 
         print(f"wrote {info['count']} {info['source']} sample images to {images}", file=sys.stderr)
     overrides = {"epochs": epochs} if epochs else {}
     build = build_index(images, out / "index", device=device, **overrides)
-    index = Index.open(out / "index")
-    try:
+    with Index.open(out / "index") as index:
         picks = [sorted(d.glob("*.png"))[0] for d in sorted(p for p in images.iterdir() if p.is_dir())][:queries]
         results = search_images(index, picks, k=k + 1, device=device)
-    finally:
-        index.close()
     rows = []
     for q, hits in zip(picks, results):
         others = [h for h in hits if Path(h.path).resolve() != q.resolve()][:k]

@@ -63,8 +63,8 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
         raise ImageError("too_large", str(e)) from None
-    except UnidentifiedImageError as e:
-        raise ImageError("not_image", str(e)) from None
+    except UnidentifiedImageError:
+        raise ImageError("not_image", "not an image format Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as e:
         msg = str(e)
         reason = "truncated" if "truncated" in msg.lower() or "broken data" in msg.lower() else "unreadable"

@@ -29,6 +29,8 @@ from nacsearch.objectives import Objective, build_objective
 from nacsearch.optim import build_optimizer, lr_at
 from nacsearch.views import TwoViews
 
+MAX_LOG_LINES = 40  # progress lines on stderr per run (checkpoints are still written every epoch)
+
 
 @dataclass
 class TrainResult:
@@ -53,6 +55,7 @@ class _Plan:
     total: int      # steps in the run
     warm: int       # warm-up steps
     every: int      # steps between checkpoints
+    log_every: int  # steps between log lines: a multiple of ``every``, at most ~40 lines a run
 
 
 def _make_plan(n: int, run: RunConfig, info: DistInfo) -> _Plan:
@@ -62,7 +65,9 @@ def _make_plan(n: int, run: RunConfig, info: DistInfo) -> _Plan:
         raise ValueError(f"need at least 2 images per process, have {n}")
     spe = max(1, (n // info.world) // b)
     total = cfg.epochs * spe if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * spe)
-    return _Plan(n, b, spe, total, int(cfg.warmup_epochs * spe), cfg.checkpoint_every or spe)
+    every = cfg.checkpoint_every or spe
+    log_every = every * max(1, -(-total // (every * MAX_LOG_LINES)))
+    return _Plan(n, b, spe, total, int(cfg.warmup_epochs * spe), every, log_every)
 
 
 def _log(msg: str, info: DistInfo) -> None:
@@ -197,7 +202,7 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
             bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.0f}", refresh=False)
             if (step + 1) % plan.every == 0 or step + 1 == plan.total:
                 line = t.record(plan, step, loss, u, rate)
-                if show:
+                if show and ((step + 1) % plan.log_every == 0 or step + 1 == plan.total):
                     bar.write(line, file=sys.stderr)
     except KeyboardInterrupt:
         t.save(step, step // plan.spe, {"history": t.history, "interrupted": True}, plan.total)

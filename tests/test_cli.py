@@ -56,7 +56,14 @@ def test_build_query_info_add_remove(runner, image_folder, tiny_model, tmp_path)
     res = runner.invoke(main, ["query", str(q), "--index", str(idx), "-k", "2", "--device", "cpu"])
     assert res.exit_code == 0 and len(res.stdout.strip().splitlines()) == 2
 
+    bad = tmp_path / "broken.jpg"
+    bad.write_bytes(b"\xff\xd8\xff not a jpeg")
+    res = runner.invoke(main, ["query", str(q), str(bad), "--index", str(idx), "--device", "cpu"])
+    assert res.exit_code == 1 and f"{bad}: not an image format" in res.output and "(not_image)" in res.output
+    assert "Traceback" not in res.output and "BytesIO" not in res.output
+
     res = runner.invoke(main, ["info", "--index", str(idx), "--json"])
+    assert res.exit_code == 0, res.output
     info = json.loads(res.stdout)
     assert info["records"] == 30 and info["bits"] == 16 and info["index_type"] == "flat"
     assert "records" in runner.invoke(main, ["info", "--index", str(idx)]).stdout

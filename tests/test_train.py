@@ -151,3 +151,14 @@ def test_torchrun_two_process_gloo(fmnist_dir, tmp_path):
 def test_cuda_training_with_autocast(data, tmp_path):
     res = train(tiny_run(4), data, tmp_path, device="cuda", progress=False)
     assert np.isfinite(res.final_loss)
+
+
+def test_log_lines_are_bounded_but_every_epoch_is_checkpointed(tmp_path, capsys):
+    images, _ = synthetic_images(16, size=16, seed=0)  # one step per epoch
+    run = RunConfig(model=ModelConfig(bits=16, image_size=16, channels=1, width=4),
+                    train=TrainConfig(epochs=100, batch_size=16, seed=1))
+    train(run, ArrayImages(images), tmp_path, device="cpu", progress=True)
+    lines = [ln for ln in capsys.readouterr().err.splitlines() if ln.startswith("step ")]
+    assert [ln.split()[1] for ln in lines] == [f"{s}/100" for s in range(3, 100, 3)] + ["100/100"]
+    history = json.loads((tmp_path / "config.json").read_text())["stats"]["history"]
+    assert [h["step"] for h in history] == list(range(1, 101))
