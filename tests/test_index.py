@@ -212,3 +212,18 @@ def test_python_api_mirrors_the_cli(image_folder, tiny_model, tmp_path):
     assert all(h.distance == 0 for h in index.search(q, k=0, radius=0, device="cpu")[0])
     assert index.remove([by_path[0][0].id]) == 1 and index.store.count() == 29
     index.close()
+
+
+def test_a_failed_search_inside_with_leaves_the_index_reopenable(image_folder, tiny_model, tmp_path):
+    from nacsearch.imageio import ImageError
+    from nacsearch.indexer.binary_index import IndexParams
+
+    with Index.create(tmp_path / "api", tiny_model, IndexParams(bits=16)) as index:
+        index.add(image_folder, device="cpu")
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"")
+    with pytest.raises(ImageError, match=f"{bad}: zero-byte file"):
+        with Index.open(tmp_path / "api") as index:
+            index.search([bad], k=3, device="cpu")
+    with Index.open(tmp_path / "api") as index:  # raised "already open in this process" before
+        assert index.store.count() == 30
