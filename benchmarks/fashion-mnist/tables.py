@@ -1,7 +1,7 @@
 """Print the Markdown tables of RESULTS.md from the committed ``<bits>/report.json`` files.
 
 Usage: ``python benchmarks/fashion-mnist/tables.py`` (no arguments; reads 16/, 32/, 64/
-next to this script). Every number comes from a report; nothing is typed by hand. The best
+and seeds/64-seed*/ next to this script). Every number comes from a report; nothing is typed by hand. The best
 value per column is in bold.
 """
 
@@ -67,11 +67,26 @@ def timings(results: dict[str, dict]) -> str:
     return "\n".join(rows)
 
 
+def seeds(bits: str = "64", methods: tuple[str, ...] = ("nac", "itq")) -> str:
+    """mAP@1000 (test / validation) per seed: seed 0 from ``<bits>/``, others from ``seeds/``."""
+    dirs = [HERE / bits] + sorted((HERE / "seeds").glob(f"{bits}-seed*"))
+    rows = ["| seed | " + " | ".join(f"{NAMES[m]} test / val" for m in methods) + " | NAC − ITQ test / val |",
+            "|---" * (len(methods) + 2) + "|"]
+    for d in dirs:
+        rep = json.loads((d / "report.json").read_text())
+        res = rep["results"][bits]
+        cells = [f"{res[m]['test']['map@1000']:.4f} / {res[m]['validation']['map@1000']:.4f}" for m in methods]
+        diff = [res["nac"][s]["map@1000"] - res["itq"][s]["map@1000"] for s in ("test", "validation")]
+        rows.append(f"| {rep['seed']} | " + " | ".join(cells) + f" | {diff[0]:+.4f} / {diff[1]:+.4f} |")
+    return "\n".join(rows)
+
+
 def main() -> None:
     results = load()
     for title, (split, key) in METRICS:
         print(f"{title}:\n\n{table(results, split, key)}\n")
-    print(f"training time (fit, 2-core CPU):\n\n{timings(results)}")
+    print(f"training time (fit, 2-core CPU):\n\n{timings(results)}\n")
+    print(f"seeds, 64 bits (split and training seed), mAP@1000:\n\n{seeds()}")
 
 
 if __name__ == "__main__":
