@@ -17,6 +17,8 @@ def _report(res: dict, as_json: bool) -> None:
                f"{res['skipped']} skipped; {res['images_per_s']} img/s)")
     if res["skipped"]:
         log(f"skipped files and reasons: {res['skipped_report']}")
+    if res["warning"]:
+        log(f"warning: {res['warning']}")
 
 
 @click.command("build-index")

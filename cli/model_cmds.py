@@ -82,6 +82,8 @@ def encode_cmd(images, model_dir, out_path, device, batch_size, as_json):
         click.echo(f"{res['count']} codes of {res['bits']} bits written to {res['codes']} "
                    f"(paths in {res['paths']}); {res['skipped']} files skipped")
         click.echo(res["balance_summary"])
+    if res["warning"]:
+        log(f"warning: {res['warning']}")
 
 
 @click.command("sample-images")

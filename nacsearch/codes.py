@@ -137,3 +137,18 @@ def format_balance(stats: dict) -> str:
     """One human line summarising :func:`bit_balance`."""
     return (f"{stats['n']} codes x {stats['bits']} bits: mean balance {stats['mean_balance']:.3f}, "
             f"{stats['dead_bits']} dead bits, {stats['unique_codes']} unique codes")
+
+
+def collapse_warning(stats: dict) -> str | None:
+    """A warning when codes from :func:`bit_balance` look collapsed, else None.
+
+    Collapsed: some bits are constant over all ``n >= 2`` codes (dead bits), or every
+    code is the same.  Typical of an encoder trained for too few steps or on too few
+    images; Hamming search over such codes cannot tell the images apart.
+    """
+    n, dead, bits = stats["n"], stats["dead_bits"], stats["bits"]
+    if n < 2 or (dead == 0 and stats["unique_codes"] > 1):
+        return None
+    what = (f"all {n} codes are identical" if stats["unique_codes"] == 1
+            else f"{dead} of {bits} bits are constant over all {n} codes")
+    return f"{what}: the encoder looks under-trained for these images (train longer or on more images)"

@@ -62,4 +62,4 @@ def encode_folder(images: str, model_dir: str, out_path: str, device: str = "aut
     bal = C.bit_balance(packed)
     return {"codes": str(out), "paths": str(paths_file), "count": int(len(packed)), "bits": model.cfg.bits,
             "skipped": len(folder.skipped), "mean_balance": bal["mean_balance"], "dead_bits": bal["dead_bits"],
-            "balance_summary": C.format_balance(bal)}
+            "balance_summary": C.format_balance(bal), "warning": C.collapse_warning(bal)}

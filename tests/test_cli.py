@@ -142,3 +142,23 @@ def test_eval_command(runner, fmnist_dir, tmp_path):
     assert res.exit_code == 1 and "unknown method" in res.output
     res = runner.invoke(main, ["eval", "--dataset", f"fashion-mnist:{fmnist_dir}", "--bits", "x", "--out", str(out)])
     assert res.exit_code == 2
+
+
+def test_encode_and_build_warn_when_codes_collapse(runner, image_folder, tiny_model, tmp_path):
+    import shutil
+
+    same = tmp_path / "same"
+    same.mkdir()
+    first = sorted(image_folder.rglob("*.png"))[0]
+    for i in range(3):
+        shutil.copy(first, same / f"{i}.png")
+    res = runner.invoke(main, ["encode", str(same), "--model", str(tiny_model), "--out", str(tmp_path / "c.npy"),
+                               "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    assert "warning: all 3 codes are identical" in res.stderr and "warning" not in res.stdout
+    res = runner.invoke(main, ["build-index", str(same), "--index", str(tmp_path / "i"), "--model", str(tiny_model),
+                               "--device", "cpu", "--json"])
+    assert res.exit_code == 0 and json.loads(res.stdout)["warning"].startswith("all 3 codes are identical")
+    res = runner.invoke(main, ["encode", str(image_folder), "--model", str(tiny_model), "--out",
+                               str(tmp_path / "d.npy"), "--device", "cpu", "--json"])
+    assert res.exit_code == 0 and "warning" in json.loads(res.stdout)

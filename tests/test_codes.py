@@ -83,3 +83,14 @@ def test_bit_balance():
     assert s["dead_bits"] == 6
     assert s["mean_balance"] == pytest.approx(2 / 8)
     assert s["unique_codes"] == 2
+
+
+def test_collapse_warning():
+    healthy = C.pack(np.array([[1, 0] * 4, [0, 1] * 4], np.uint8))
+    assert C.collapse_warning(C.bit_balance(healthy)) is None
+    one_dead = C.pack(np.array([[1, 0] * 4, [0, 1] * 3 + [0, 0]], np.uint8))
+    assert C.collapse_warning(C.bit_balance(one_dead)).startswith("1 of 8 bits are constant over all 2 codes")
+    same = C.pack(np.ones((3, 8), np.uint8))
+    assert C.collapse_warning(C.bit_balance(same)).startswith("all 3 codes are identical")
+    assert C.collapse_warning(C.bit_balance(same[:1])) is None  # one code: nothing to compare
+    assert C.collapse_warning(C.bit_balance(same[:0])) is None
