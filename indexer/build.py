@@ -203,9 +203,8 @@ def build_index(images: str | os.PathLike, index_dir: str | os.PathLike | None =
 
 def _add_summary(index: Index, images, batch_size: int, device: str, progress: bool) -> dict:
     report = add_images(index, images, batch_size=batch_size, device=device, progress=progress)
-    _, codes = index.store.all_codes()
     return {"index": str(index.root), **report.to_dict(), "records": index.store.count(),
-            "skipped_report": str(index.root / SKIPPED), "warning": C.collapse_warning(C.bit_balance(codes))}
+            "skipped_report": str(index.root / SKIPPED), "warning": C.collapse_warning(index.code_balance())}
 
 
 def add_to_index(images: str | os.PathLike, index_dir: str | os.PathLike | None = None, batch_size: int = 256,

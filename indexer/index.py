@@ -195,9 +195,14 @@ class Index:
         return n
 
     # -- queries ---------------------------------------------------------------------
+    def code_balance(self) -> dict:
+        """:func:`nacsearch.codes.bit_balance` over every stored code (one LMDB scan)."""
+        _, codes = self.store.all_codes()
+        return C.bit_balance(codes)
+
     def info(self) -> dict:
-        ids, codes = self.store.all_codes()
-        bal = C.bit_balance(codes) if len(codes) else None
+        bal = self.code_balance()
+        bal = bal if bal["n"] else None
         disk = sum(f.stat().st_size for f in self.root.rglob("*") if f.is_file())
         return {"index": str(self.root), "records": self.store.count(), "faiss_ntotal": self.faiss.ntotal,
                 "bits": self.params.bits, "index_type": self.params.index_type, "params": dataclasses.asdict(self.params),

@@ -1,8 +1,8 @@
 """Print the Markdown tables of RESULTS.md from the committed ``<bits>/report.json`` files.
 
 Usage: ``python benchmarks/fashion-mnist/tables.py`` (no arguments; reads 16/, 32/, 64/
-and seeds/64-seed*/ next to this script). Every number comes from a report; nothing is typed by hand. The best
-value per column is in bold.
+and seeds/64-seed*/ next to this script). Every number comes from a report; nothing is
+typed by hand. The best value per column is in bold.
 """
 
 from __future__ import annotations
