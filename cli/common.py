@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -30,3 +31,57 @@ def bits_option(default: int | None = 64):
 def device_option():
     return click.option("--device", default="auto", show_default=True,
                         help="Torch device: auto (CUDA if available, else CPU), cpu, cuda, cuda:1, ...")
+
+
+def shown(path: str) -> str:
+    """A path for people: control characters and undecodable bytes as backslash escapes.
+
+    Exact forms are ``--json`` (surrogate escapes that Python's ``os.fsencode`` turns back into
+    the bytes) and ``--paths``/``-0`` in a pipe (the raw bytes).
+    """
+    out = []
+    for ch in path:
+        o = ord(ch)
+        if 0xDC80 <= o <= 0xDCFF:  # a byte that is not UTF-8 (surrogateescape)
+            out.append(f"\\x{o - 0xDC00:02x}")
+        elif ch.isprintable():
+            out.append(ch)
+        else:
+            out.append(repr(ch)[1:-1])
+    return "".join(out)
+
+
+def echo_paths(paths: list[str], null: bool = False) -> None:
+    """Paths for programs: raw OS bytes, one per line (or NUL-terminated with ``null``).
+
+    On a terminal the escaped display form is printed instead, so names cannot inject
+    control sequences.
+    """
+    out = click.get_text_stream("stdout")
+    if out.isatty() and not null:
+        for p in paths:
+            click.echo(shown(p))
+        return
+    out.flush()
+    stream = click.get_binary_stream("stdout")
+    stream.write(b"".join(os.fsencode(p) + (b"\0" if null else b"\n") for p in paths))
+    stream.flush()
+    if not null and any("\n" in p for p in paths):
+        log("warning: some paths contain a newline; use -0 or --json for unambiguous output")
+
+
+def os_error_message(e: OSError) -> str:
+    """One line for an OSError (disk full, read-only, permission) naming the file."""
+    where = f"{e.filename}: " if getattr(e, "filename", None) else ""
+    return f"{where}{e.strerror or e}"
+
+
+def call(fn, *args, **kwargs):
+    """Run one library call; expected failures (bad input, damaged index, disk full, read-only)
+    become a one-line message and exit status 1, never a traceback."""
+    try:
+        return fn(*args, **kwargs)
+    except OSError as e:
+        fail(shown(os_error_message(e)))
+    except ValueError as e:
+        fail(shown(str(e)))

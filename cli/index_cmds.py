@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import bits_option, device_option, echo_json, fail, log
+from nacsearch.cli.common import bits_option, call, device_option, echo_json, log, shown
 
 INDEX_HELP = "Index directory [default: IMAGES/.nacsearch]."
 
@@ -12,8 +12,10 @@ def _report(res: dict, as_json: bool) -> None:
     if as_json:
         echo_json(res)
         return
-    click.echo(f"{res['index']}: {res['records']} images indexed "
-               f"(+{res['added']} new, {res['replaced']} replaced, {res['unchanged']} unchanged, "
+    moved = f", {res['moved']} moved" if res.get("moved") else ""
+    pruned = f", {res['pruned']} pruned" if res.get("pruned") else ""
+    click.echo(f"{shown(res['index'])}: {res['records']} images indexed "
+               f"(+{res['added']} new, {res['replaced']} replaced{moved}, {res['unchanged']} unchanged{pruned}, "
                f"{res['skipped']} skipped; {res['images_per_s']} img/s)")
     if res["skipped"]:
         log(f"skipped files and reasons: {res['skipped_report']}")
@@ -39,16 +41,14 @@ def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, imag
     """Index every image under IMAGES (recursively) for Hamming search.
 
     Rerunning the same command resumes an interrupted build and indexes only new or
-    changed files.  Unreadable files are skipped and listed in skipped.jsonl.
+    changed files.  Unreadable files are skipped and listed in skipped.jsonl.  The index
+    folder must be new, empty, or an index already: nacsearch never writes into (or
+    deletes from) a folder of yours.
     """
-    from nacsearch.checkpoint import CheckpointError
     from nacsearch.indexer.build import build_index
 
     overrides = {k: v for k, v in (("epochs", epochs), ("image_size", image_size)) if v}
-    try:
-        res = build_index(images, index_dir, model_dir, bits, index_type, batch_size, device, **overrides)
-    except (ValueError, FileNotFoundError, CheckpointError) as e:
-        fail(str(e))
+    res = call(build_index, images, index_dir, model_dir, bits, index_type, batch_size, device, **overrides)
     _report(res, as_json)
 
 
@@ -56,16 +56,18 @@ def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, imag
 @click.argument("images", type=click.Path(exists=True))
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None, help=INDEX_HELP)
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
+@click.option("--prune", is_flag=True, help="First remove the records of indexed files that no longer exist.")
 @device_option()
 @click.option("--json", "as_json", is_flag=True)
-def add_cmd(images, index_dir, batch_size, device, as_json):
-    """Add new and changed images under IMAGES to an existing index."""
+def add_cmd(images, index_dir, batch_size, prune, device, as_json):
+    """Add new and changed images under IMAGES to an existing index.
+
+    A new path whose content is already indexed under a path that no longer exists
+    (a renamed or moved file or folder) takes over that record instead of adding a copy.
+    """
     from nacsearch.indexer.build import add_to_index
 
-    try:
-        res = add_to_index(images, index_dir, batch_size=batch_size, device=device)
-    except ValueError as e:
-        fail(str(e))
+    res = call(add_to_index, images, index_dir, batch_size=batch_size, device=device, prune=prune)
     _report(res, as_json)
 
 
@@ -75,19 +77,28 @@ def add_cmd(images, index_dir, batch_size, device, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def remove_cmd(paths, index_dir, as_json):
     """Remove images (by path as indexed, or by numeric id) from an index."""
-    from nacsearch.indexer.index import Index
-    from nacsearch.indexer.manage import remove_paths
+    from nacsearch.indexer.manage import remove_from_index
 
-    try:
-        with Index.open(index_dir) as index:
-            res = remove_paths(index, list(paths))
-    except ValueError as e:
-        fail(str(e))
+    res = call(remove_from_index, index_dir, list(paths))
     if as_json:
         echo_json(res)
     else:
         click.echo(f"removed {res['removed']} image(s); {res['records']} remain")
         for p in res["not_found"]:
-            log(f"not in the index: {p}")
+            log(f"not in the index: {shown(p)}")
     if res["not_found"] and not res["removed"]:
         raise SystemExit(1)
+
+
+@click.command("prune")
+@click.option("--index", "index_dir", type=click.Path(exists=True, file_okay=False), required=True)
+@click.option("--json", "as_json", is_flag=True)
+def prune_cmd(index_dir, as_json):
+    """Remove the records of indexed files that no longer exist on disk."""
+    from nacsearch.indexer.manage import prune_index
+
+    res = call(prune_index, index_dir)
+    if as_json:
+        echo_json(res)
+    else:
+        click.echo(f"pruned {res['pruned']} record(s) of deleted files; {res['records']} remain")

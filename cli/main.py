@@ -18,6 +18,7 @@ COMMANDS = {
     "build-index": ("nacsearch.cli.index_cmds", "build_index_cmd"),
     "add": ("nacsearch.cli.index_cmds", "add_cmd"),
     "remove": ("nacsearch.cli.index_cmds", "remove_cmd"),
+    "prune": ("nacsearch.cli.index_cmds", "prune_cmd"),
     "query": ("nacsearch.cli.query_cmds", "query_cmd"),
     "info": ("nacsearch.cli.query_cmds", "info_cmd"),
     "eval": ("nacsearch.cli.eval_cmd", "eval_cmd"),

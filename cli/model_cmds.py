@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import bits_option, device_option, echo_json, fail, log
+from nacsearch.cli.common import bits_option, call, device_option, echo_json, fail, log
 
 DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist:PATH, cifar10:PATH, "
              "mirflickr:PATH for the datasets as distributed.")
@@ -40,12 +40,9 @@ def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, p, ba
 
     if Path(out_dir, "config.json").exists() and not resume:
         fail(f"{out_dir} already holds a model; pass --resume to continue it or choose another --out")
-    try:
-        res = fit(data, out_dir, device=device, resume=resume, channels=int(channels) if channels else None,
+    res = call(fit, data, out_dir, device=device, resume=resume, channels=int(channels) if channels else None,
                   image_size=image_size, backbone_weights=backbone_weights, bits=bits, backbone=backbone, objective=objective, epochs=epochs,
                   max_steps=max_steps, p=p, batch_size=batch_size, lr=lr, optimizer=optimizer, seed=seed)
-    except (ValueError, FileNotFoundError) as e:
-        fail(str(e))
     summary = {"model": str(res.out_dir), "steps": res.steps, "final_loss": res.final_loss,
                "images_per_s": round(res.images_per_s, 1), "wall_s": round(res.wall_s, 1),
                "balance": res.history[-1]["balance"] if res.history else None}
@@ -72,10 +69,7 @@ def encode_cmd(images, model_dir, out_path, device, batch_size, as_json):
     """
     from nacsearch.encode import encode_folder
 
-    try:
-        res = encode_folder(images, model_dir, out_path, device=device, batch_size=batch_size)
-    except (ValueError, FileNotFoundError) as e:
-        fail(str(e))
+    res = call(encode_folder, images, model_dir, out_path, device=device, batch_size=batch_size)
     if as_json:
         echo_json(res)
     else:
@@ -97,10 +91,7 @@ def sample_images_cmd(out_dir, count, source, fmnist, seed):
     """Write labelled sample PNGs (OUT_DIR/<class>/<n>.png + labels.csv), offline."""
     from nacsearch.samples import write_sample_images
 
-    try:
-        res = write_sample_images(out_dir, count, source, seed, fmnist)
-    except (ValueError, FileNotFoundError) as e:
-        fail(str(e))
+    res = call(write_sample_images, out_dir, count, source, seed, fmnist)
     log(f"wrote {res['count']} {res['source']} images in {len(res['classes'])} classes to {res['dir']}")
     click.echo(res["dir"])
 
@@ -118,10 +109,7 @@ def demo_cmd(out_dir, count, epochs, device, as_json):
     """
     from nacsearch.demo import run_demo
 
-    try:
-        res = run_demo(out_dir, count, epochs, device)
-    except (ValueError, FileNotFoundError) as e:
-        fail(str(e))
+    res = call(run_demo, out_dir, count, epochs, device)
     if as_json:
         echo_json(res)
         return

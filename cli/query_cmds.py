@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import device_option, echo_json, fail
+from nacsearch.cli.common import device_option, echo_json, echo_paths, fail, os_error_message, shown
 
 
 @click.command("query")
@@ -12,16 +12,22 @@ from nacsearch.cli.common import device_option, echo_json, fail
               help="Index directory [default: the .nacsearch folder beside the first query image, "
                    "then in its parent folders].")
 @click.option("-k", "k", type=click.IntRange(0), default=10, show_default=True,
-              help="Number of neighbours (with --radius: cap on hits, 0 = no cap).")
+              help="Number of neighbours (with --radius: cap on hits, 0 = no cap); more than the index "
+                   "holds returns everything.")
 @click.option("--radius", type=click.IntRange(0), default=None,
-              help="Return every image within this Hamming distance (inclusive: distance <= R).")
-@click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout.")
-@click.option("--paths", "paths_only", is_flag=True, help="Print result paths only, one per line.")
+              help="Return every image within this Hamming distance (inclusive: distance <= R; "
+                   "R above the code length means every image).")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable results on stdout (exact paths).")
+@click.option("--paths", "paths_only", is_flag=True,
+              help="Print absolute result paths only, one per line (raw bytes in a pipe).")
+@click.option("-0", "--null", "null", is_flag=True, help="With --paths: end each path with NUL, like find -print0.")
 @device_option()
-def query_cmd(images, index_dir, k, radius, as_json, paths_only, device):
+def query_cmd(images, index_dir, k, radius, as_json, paths_only, null, device):
     """Find the indexed images nearest to each query image by Hamming distance.
 
-    Hits are ordered by distance, then by id (insertion order).
+    Hits are ordered by distance, then by id (insertion order); paths are absolute.
+    In the table, control characters and bytes that are not UTF-8 are shown as
+    backslash escapes; --json, and --paths in a pipe, give them exactly.
     """
     from nacsearch.indexer.index import Index, find_index
     from nacsearch.indexer.search import search_images
@@ -30,27 +36,28 @@ def query_cmd(images, index_dir, k, radius, as_json, paths_only, device):
     if radius is None and k == 0:
         fail("-k must be >= 1 without --radius")
     try:
-        with Index.open(index_dir or find_index(images[0])) as index:
+        with Index.open(index_dir or find_index(images[0]), readonly=True) as index:
             results = search_images(index, list(images), k=k, radius=radius, device=device)
     except (ValueError, FileNotFoundError) as e:
-        fail(str(e))
+        fail(shown(str(e)))
     except ImageError as e:
-        fail(f"cannot read query image {e} ({e.reason})")
+        fail(shown(f"cannot read query image {e} ({e.reason})"))
+    except OSError as e:
+        fail(shown(os_error_message(e)))
     if as_json:
         echo_json([{"query": q, "k": k, "radius": radius, "hits": [h.to_dict() for h in hits]}
                    for q, hits in zip(images, results)])
         return
+    if paths_only or null:
+        echo_paths([h.path for hits in results for h in hits], null=null)
+        return
     for q, hits in zip(images, results):
-        if paths_only:
-            for h in hits:
-                click.echo(h.path)
-            continue
         if len(images) > 1:
-            click.echo(f"# {q}")
+            click.echo(f"# {shown(q)}")
         if not hits:
             click.echo("(no results)")
         for h in hits:
-            click.echo(f"{h.rank:>4}  {h.distance:>4}  {h.path}")
+            click.echo(f"{h.rank:>4}  {h.distance:>4}  {shown(h.path)}")
 
 
 @click.command("info")
@@ -61,10 +68,12 @@ def info_cmd(index_dir, as_json):
     from nacsearch.indexer.index import Index
 
     try:
-        with Index.open(index_dir) as index:
+        with Index.open(index_dir, readonly=True) as index:
             info = index.info()
     except ValueError as e:
-        fail(str(e))
+        fail(shown(str(e)))
+    except OSError as e:
+        fail(shown(os_error_message(e)))
     if as_json:
         echo_json(info)
         return

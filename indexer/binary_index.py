@@ -12,7 +12,13 @@ Index types:
 ``<= r``.  FAISS keeps distances strictly below its radius, so FAISS is asked for
 ``r + 1``.  The hash tables are probed with enough flips to make radius search
 exact: ``nflip = r`` for ``hash``; ``nflip = r // nhash`` for ``multihash``
-(pigeonhole: some table's b bits differ in at most ``r // nhash`` places).
+(pigeonhole: some table's b bits differ in at most ``r // nhash`` places).  A radius is
+clamped to the code length (every code is within ``bits``).  When probing the tables
+would visit more buckets than there are codes (large radius: the probes grow as
+``sum C(b, i), i <= nflip``), the exact flat scan answers instead -- same result, bounded time.
+
+``k`` is capped at the number of stored codes, so a huge ``k`` never allocates more
+than the index holds.
 
 **GPU.** When faiss sees a GPU, exact k-NN on ``flat`` runs on ``GpuIndexBinaryFlat``
 (k <= 2048); everything the GPU index lacks stays on the CPU.
@@ -20,6 +26,8 @@ exact: ``nflip = r`` for ``hash``; ``nflip = r // nhash`` for ``multihash``
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import math
 
 import faiss
 import numpy as np
@@ -69,6 +77,23 @@ class BinaryIndex:
     def ids(self) -> np.ndarray:
         """Stored ids in insertion order (flat types)."""
         return faiss.vector_to_array(self.flat.id_map).astype(np.int64)
+
+    def ids_and_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(ids int64 (n,), packed codes (n, bits/8)) of every stored code, any index type."""
+        if self.params.index_type != "ivf":
+            return self.ids(), self.codes()
+        if self.ivf is None:
+            return np.zeros(0, np.int64), np.zeros((0, self.params.bits // 8), np.uint8)
+        inv, nb = self.ivf.invlists, self.params.bits // 8
+        ids, codes = [], []
+        for lst in range(inv.nlist):
+            n = inv.list_size(lst)
+            if n:
+                ids.append(faiss.rev_swig_ptr(inv.get_ids(lst), n).copy())
+                codes.append(faiss.rev_swig_ptr(inv.get_codes(lst), n * nb).copy().reshape(n, nb))
+        if not ids:
+            return np.zeros(0, np.int64), np.zeros((0, nb), np.uint8)
+        return np.concatenate(ids).astype(np.int64), np.concatenate(codes)
 
     def codes(self) -> np.ndarray:
         """Stored codes ``uint8 (n, bits/8)`` in insertion order (flat types)."""
@@ -138,7 +163,8 @@ class BinaryIndex:
             raise ValueError("k must be >= 1")
         index = self.ivf if self.params.index_type == "ivf" else self.flat
         if index is None or index.ntotal == 0:
-            return np.full((len(q), k), -1, np.int32), np.full((len(q), k), -1, np.int64)
+            return np.zeros((len(q), 0), np.int32), np.zeros((len(q), 0), np.int64)
+        k = min(int(k), int(index.ntotal))
         if self._gpu is None and self.params.index_type != "ivf":
             self._gpu = _gpu_flat(self)
         gpu = self._gpu if k <= GPU_MAX_K else None
@@ -155,7 +181,8 @@ class BinaryIndex:
         if radius < 0:
             raise ValueError("radius must be >= 0")
         p = self.params
-        if p.index_type in ("hash", "multihash") and self.table is not None:
+        radius = min(int(radius), p.bits)
+        if p.index_type in ("hash", "multihash") and self.table is not None and self._probes(radius) <= self.ntotal:
             self.table.nflip = radius if p.index_type == "hash" else radius // p.nhash
             lims, d, pos = self.table.range_search(q, radius + 1)
             ids = self._table_ids[pos] if len(pos) else pos.astype(np.int64)
@@ -171,16 +198,38 @@ class BinaryIndex:
             out.append((di[order], ii[order]))
         return out
 
+    def _probes(self, radius: int) -> int:
+        """Hash buckets a radius search visits (all tables)."""
+        p = self.params
+        if p.index_type == "hash":
+            b, nflip, tables = p.hash_bits or min(p.bits, 24), radius, 1
+        else:
+            b, nflip, tables = p.hash_bits or p.bits // p.nhash, radius // p.nhash, p.nhash
+        return tables * sum(math.comb(b, i) for i in range(min(nflip, b) + 1))
+
     # -- persistence ------------------------------------------------------------
-    def save(self, path: str) -> None:
-        faiss.write_index_binary(self.ivf if self.params.index_type == "ivf" else self.flat, path)
+    def to_bytes(self) -> bytes:
+        """The FAISS serialisation of the stored index (what :meth:`from_bytes` reads).
+
+        An IVF index that was never trained (no codes yet) is written as the empty flat map.
+        """
+        return faiss.serialize_index_binary(self.ivf if self.ivf is not None else self.flat).tobytes()
 
     @classmethod
-    def load(cls, path: str, params: IndexParams) -> "BinaryIndex":
+    def from_bytes(cls, data: bytes, params: IndexParams) -> "BinaryIndex":
+        """Rebuild from :meth:`to_bytes`; raises ValueError for anything FAISS cannot read or that does not fit."""
         self = cls(params)
-        index = faiss.read_index_binary(path)  # already the concrete type; it owns its sub-indices
+        try:
+            index = faiss.deserialize_index_binary(np.frombuffer(data, dtype=np.uint8))
+        except (RuntimeError, MemoryError) as e:
+            raise ValueError(f"FAISS cannot read it ({str(e).splitlines()[0][:120]})") from None
+        want = faiss.IndexBinaryIVF if params.index_type == "ivf" else faiss.IndexBinaryIDMap2
+        if params.index_type == "ivf" and isinstance(index, faiss.IndexBinaryIDMap2) and index.ntotal == 0:
+            return self  # not trained yet
+        if not isinstance(index, want):
+            raise ValueError(f"it holds a {type(index).__name__}, not a {want.__name__}")
         if index.d != params.bits:
-            raise ValueError(f"{path}: FAISS index has {index.d} bits, expected {params.bits}")
+            raise ValueError(f"FAISS index has {index.d} bits, expected {params.bits}")
         if params.index_type == "ivf":
             self.ivf = index
             self.ivf.nprobe = min(params.nprobe, self.ivf.nlist)

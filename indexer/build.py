@@ -3,6 +3,10 @@
 * reader:  walk the folder (recursive, image extensions, no symlink loops), stat each file;
   files already indexed with the same size and mtime are skipped (this is what makes an
   interrupted build resume), changed files are re-encoded and replace their old record.
+  Paths are stored absolute (``os.path.abspath``: symlinks are not resolved) as text with
+  surrogate escapes, so any name the OS allows is indexed.
+* mover:   a new path whose content (SHA-256) is already indexed under a path that no longer
+  exists is a renamed or moved file: its record takes the new path and keeps its id.
 * decoder: read bytes once, SHA-256 them, decode with PIL (EXIF orientation, L/RGB, resize),
   in a thread pool.  Bad files (empty, truncated, not an image, too large) go to
   ``skipped.jsonl`` with the reason, never into the index.
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -31,14 +36,21 @@ from nacsearch.device import resolve_device
 from nacsearch.encode import encode_images
 from nacsearch.imageio import ImageError, decode_image
 from nacsearch.indexer.index import SKIPPED, Index
+from nacsearch.indexer.layout import WriterLock, claim_index_dir
+from nacsearch.indexer.manage import prune_missing
 from nacsearch.indexer.store import Record
+from nacsearch.safeio import append_lines
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
 class AddReport:
     added: int = 0
     replaced: int = 0
+    moved: int = 0
     unchanged: int = 0
+    pruned: int = 0
     skipped: list[dict] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -47,8 +59,8 @@ class AddReport:
         return self.added / self.seconds if self.seconds > 0 else 0.0
 
     def to_dict(self) -> dict:
-        return {"added": self.added, "replaced": self.replaced, "unchanged": self.unchanged,
-                "skipped": len(self.skipped), "seconds": round(self.seconds, 3),
+        return {"added": self.added, "replaced": self.replaced, "moved": self.moved, "unchanged": self.unchanged,
+                "pruned": self.pruned, "skipped": len(self.skipped), "seconds": round(self.seconds, 3),
                 "images_per_s": round(self.images_per_s, 1)}
 
 
@@ -61,7 +73,7 @@ def _plan(index: Index, paths: list[Path], report: AddReport) -> list[tuple[Path
         except OSError as e:
             report.skipped.append({"path": str(p), "reason": "unreadable", "detail": str(e)})
             continue
-        old = index.store.id_for_path(str(p.resolve()))
+        old = index.store.id_for_path(os.path.abspath(p))
         if old is not None:
             rec = index.store.get(old)
             if rec is not None and rec.size == st.st_size and rec.mtime_ns == st.st_mtime_ns:
@@ -80,16 +92,32 @@ def _decode(item, channels: int, size: int):
         return None, {"path": str(path), "reason": e.reason, "detail": str(e)}
     except OSError as e:
         return None, {"path": str(path), "reason": "unreadable", "detail": str(e)}
-    rec = Record(path=str(path), abspath=str(path.resolve()), size=st.st_size, mtime_ns=st.st_mtime_ns,
+    rec = Record(path=str(path), abspath=os.path.abspath(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
                  sha256=hashlib.sha256(data).hexdigest())
     return (rec, arr, old), None
 
 
+def _split_moved(index: Index, good: list) -> tuple[list, dict[int, Record]]:
+    """Separate renamed/moved files (same content as a record whose file is gone) from new ones."""
+    new, moves = [], {}
+    for rec, arr, old in good:
+        if old is None:
+            gone = [i for i in index.store.ids_for_sha(rec.sha256) if i not in moves
+                    and not os.path.lexists(index.store.get(i).abspath)]
+            if gone:
+                moves[gone[0]] = rec
+                continue
+        new.append((rec, arr, old))
+    return new, moves
+
+
 def add_images(index: Index, images: str | os.PathLike, batch_size: int = 256, device: str = "auto",
-               progress: bool = True, threads: int = 4) -> AddReport:
-    """Index new and changed images under ``images``; returns what happened."""
+               progress: bool = True, threads: int = 4, prune: bool = False) -> AddReport:
+    """Index new and changed images under ``images`` (``prune``: first drop records of deleted files)."""
     t0 = time.perf_counter()
     report = AddReport()
+    if prune:
+        report.pruned = prune_missing(index)
     dev = resolve_device(device)
     model = index.model(str(dev))
     mcfg = model.cfg
@@ -99,7 +127,8 @@ def add_images(index: Index, images: str | os.PathLike, batch_size: int = 256, d
         for start in range(0, len(todo), batch_size):
             results = list(pool.map(lambda it: _decode(it, mcfg.channels, mcfg.image_size), todo[start:start + batch_size]))
             report.skipped += [bad for _, bad in results if bad is not None]
-            good = [ok for ok, _ in results if ok is not None]
+            good, moves = _split_moved(index, [ok for ok, _ in results if ok is not None])
+            report.moved += index.store.move(moves)
             if good:
                 codes = encode_images(model, np.stack([g[1] for g in good]), dev, batch_size)
                 replace = {g[0].abspath: g[2] for g in good if g[2] is not None}
@@ -116,9 +145,8 @@ def add_images(index: Index, images: str | os.PathLike, batch_size: int = 256, d
 
 
 def _write_skipped(path: Path, rows: list[dict]) -> None:
-    with open(path, "a") as f:
-        for row in rows:
-            f.write(json.dumps({**row, "time": time.strftime("%Y-%m-%dT%H:%M:%S")}) + "\n")
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
+    append_lines(path, [json.dumps({**row, "time": stamp}) + "\n" for row in rows])
 
 
 def decode_query(path: str | os.PathLike, channels: int, size: int) -> np.ndarray:
@@ -183,37 +211,40 @@ def build_index(images: str | os.PathLike, index_dir: str | os.PathLike | None =
             index.close()
             raise ValueError(f"{root} is a {index.params.index_type} index, not {index_type}")
     else:
-        if model_dir is None:
-            from nacsearch.checkpoint import is_complete
+        claim_index_dir(root)  # refuses a non-empty folder that is not an index: nothing of the user's is touched
+        with WriterLock(root):
+            if model_dir is None:
+                from nacsearch.checkpoint import is_complete
 
-            model_dir = root / MODEL_DIR
-            if not is_complete(model_dir):  # none yet, or a training run that was interrupted
-                started = (model_dir / "config.json").exists()
-                train_on_folder(images, model_dir, bits or 64, device, progress, resume=started, **train_overrides)
-                trained = True
-        mbits = read_model_bits(model_dir)
-        if bits is not None and bits != mbits:
-            raise ValueError(f"--bits {bits} differs from the model's {mbits} bits")
-        index = Index.create(root, model_dir, IndexParams(index_type=index_type, bits=mbits))
+                model_dir = root / MODEL_DIR
+                if not is_complete(model_dir):  # none yet, or a training run that was interrupted
+                    started = (model_dir / "config.json").exists()
+                    train_on_folder(images, model_dir, bits or 64, device, progress, resume=started,
+                                    **train_overrides)
+                    trained = True
+            mbits = read_model_bits(model_dir)
+            if bits is not None and bits != mbits:
+                raise ValueError(f"--bits {bits} differs from the model's {mbits} bits")
+            index = Index.create(root, model_dir, IndexParams(index_type=index_type, bits=mbits))
     try:
         return {"trained_model": trained, **_add_summary(index, images, batch_size, device, progress)}
     finally:
         index.close()
 
 
-def _add_summary(index: Index, images, batch_size: int, device: str, progress: bool) -> dict:
-    report = add_images(index, images, batch_size=batch_size, device=device, progress=progress)
+def _add_summary(index: Index, images, batch_size: int, device: str, progress: bool, prune: bool = False) -> dict:
+    report = add_images(index, images, batch_size=batch_size, device=device, progress=progress, prune=prune)
     return {"index": str(index.root), **report.to_dict(), "records": index.store.count(),
             "skipped_report": str(index.root / SKIPPED), "warning": C.collapse_warning(index.code_balance())}
 
 
 def add_to_index(images: str | os.PathLike, index_dir: str | os.PathLike | None = None, batch_size: int = 256,
-                 device: str = "auto", progress: bool = True) -> dict:
+                 device: str = "auto", progress: bool = True, prune: bool = False) -> dict:
     """Open an existing index (default ``IMAGES/.nacsearch``) and add new and changed images."""
     from nacsearch.indexer.index import default_index_dir
 
     with Index.open(Path(index_dir) if index_dir else default_index_dir(images)) as index:
-        return _add_summary(index, images, batch_size, device, progress)
+        return _add_summary(index, images, batch_size, device, progress, prune)
 
 
 def read_model_bits(model_dir: str | os.PathLike) -> int:

@@ -1,44 +1,75 @@
 """An index directory: model + LMDB records + FAISS binary index + index.json.
 
-Layout of ``DIR``::
+See :mod:`nacsearch.indexer.layout` for the files.  Opening validates everything:
+format and every field of index.json, bits, the model's weights hash and its
+preprocessing config, the LMDB code width, and that the store is not missing, emptied
+or older than index.json (refused: answering from nothing would look like "no
+results").  ``faiss.index`` is derived data: it is checked against its recorded
+SHA-256 and against the store (count, id checksum, a sample of codes) and rebuilt from
+LMDB whenever it is missing, unreadable or disagrees.
 
-    DIR/index.json        parameters, counts, model hash, versions, git revision
-    DIR/model/            model.safetensors + config.json (a copy of the encoder)
-    DIR/store.lmdb/       records and codes (the source of truth)
-    DIR/faiss.index       FAISS binary index (derived; rebuilt from LMDB when stale)
-    DIR/skipped.jsonl     files that could not be indexed, with the reason
-
-Opening validates everything: format, bits, model hash, LMDB code width.  When the
-FAISS file disagrees with LMDB (an interrupted build), it is rebuilt from LMDB.
+A writable open takes the index's writer lock; ``readonly=True`` (query, info) takes
+no lock, writes nothing and works on read-only files.
 """
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import logging
 import os
 import shutil
-import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from nacsearch import codes as C
-from nacsearch.checkpoint import CheckpointError, load_model, read_meta
+from nacsearch.checkpoint import CONFIG, WEIGHTS, CheckpointError, load_model, read_meta
 from nacsearch.indexer.binary_index import BinaryIndex, IndexParams
-from nacsearch.indexer.store import Store
+from nacsearch.indexer.layout import (FAISS_FILE, INDEX_JSON, MODEL_DIR, SKIPPED, STORE_DIR, IndexError_,
+                                      WriterLock, check_members, claim_index_dir)
+from nacsearch.indexer.store import Store, StoreError
 from nacsearch.provenance import provenance, read_json, write_json
+from nacsearch.safeio import atomic_write_bytes, read_bytes
 
+__all__ = ["Index", "IndexError_", "default_index_dir", "find_index", "FAISS_FILE", "INDEX_JSON", "MODEL_DIR",
+           "SKIPPED", "STORE_DIR"]
 FORMAT, FORMAT_VERSION = "nacsearch-index", 1
-INDEX_JSON, MODEL_DIR, STORE_DIR, FAISS_FILE, SKIPPED = "index.json", "model", "store.lmdb", "faiss.index", "skipped.jsonl"
-
-
-class IndexError_(ValueError):
-    """An index directory is missing, corrupt, or incompatible with the request."""
+VERIFY_SAMPLE = 256
+log = logging.getLogger(__name__)
 
 
 def default_index_dir(images: str | os.PathLike) -> Path:
     """``IMAGES/.nacsearch`` for a folder, ``<parent>/.nacsearch`` for a single file."""
     p = Path(images)
     return (p if p.is_dir() else p.parent) / ".nacsearch"
+
+
+def _check_meta(root: Path, meta) -> IndexParams:
+    """Validate every field of index.json that is used; returns its IndexParams."""
+    where = root / INDEX_JSON
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
+        raise IndexError_(f"{where}: not a {FORMAT} v{FORMAT_VERSION} file")
+    shapes = {"params": dict, "model": dict, "counts": dict}
+    for key, typ in shapes.items():
+        if not isinstance(meta.get(key), typ):
+            raise IndexError_(f"{where}: field {key!r} is missing or not an object")
+    m, c = meta["model"], meta["counts"]
+    if not isinstance(m.get("sha256"), str) or not isinstance(m.get("config"), dict):
+        raise IndexError_(f"{where}: field 'model' lacks the model's sha256 or config")
+    for key in ("records", "faiss_ntotal", "id_sum"):
+        if not isinstance(c.get(key), int) or isinstance(c.get(key), bool) or c[key] < 0:
+            raise IndexError_(f"{where}: counts.{key} is not a non-negative integer")
+    try:
+        return IndexParams(**meta["params"])
+    except (TypeError, ValueError) as e:
+        raise IndexError_(f"{where}: invalid params: {e}") from None
+
+
+def _model_mismatch(have: dict, want: dict) -> str | None:
+    """The model config fields that differ between the index's record and model/config.json."""
+    diff = [f"{k}: {want.get(k)!r} -> {have.get(k)!r}" for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)]
+    return ", ".join(diff) or None
 
 
 class Index:
@@ -48,14 +79,16 @@ class Index:
     the LMDB environment may be open only once per process.
     """
 
-    def __init__(self, root: Path, meta: dict, params: IndexParams) -> None:
-        self.root, self.meta, self.params = root, meta, params
-        self.store = Store(root / STORE_DIR, params.bits // 8)
+    def __init__(self, root: Path, meta: dict, params: IndexParams, readonly: bool = False) -> None:
+        self.root, self.meta, self.params, self.readonly = root, meta, params, readonly
+        self._lock = None if readonly else WriterLock(root).acquire()
+        self.store = Store(root / STORE_DIR, params.bits // 8, readonly=readonly)
         self._model = None
         try:
+            self._check_store()
             self.faiss = self._load_faiss()
         except BaseException:
-            self.store.close()
+            self.close()
             raise
 
     def __enter__(self) -> "Index":
@@ -67,7 +100,7 @@ class Index:
     # -- lifecycle --------------------------------------------------------------
     @classmethod
     def create(cls, root: str | os.PathLike, model_dir: str | os.PathLike, params: IndexParams) -> "Index":
-        """Make a new index directory holding a copy of the model at ``model_dir``."""
+        """Make a new index in a new or empty folder (or one this index owns) with a copy of the model."""
         root = Path(root)
         if (root / INDEX_JSON).exists():
             raise IndexError_(f"{root} already holds an index")
@@ -75,33 +108,37 @@ class Index:
         bits = model_meta["run"].model.bits
         if params.bits != bits:
             raise IndexError_(f"index bits {params.bits} differ from the model's {bits}")
-        root.mkdir(parents=True, exist_ok=True)
-        if Path(model_dir).resolve() != (root / MODEL_DIR).resolve():
-            shutil.rmtree(root / MODEL_DIR, ignore_errors=True)
-            shutil.copytree(model_dir, root / MODEL_DIR)
-        meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": dataclasses.asdict(params),
-                "model": {"sha256": model_meta["weights_sha256"], "source": str(Path(model_dir).resolve()),
-                          "config": model_meta["config"]["model"], "objective": model_meta["config"]["objective"]},
-                "counts": {"records": 0, "faiss_ntotal": 0, "id_sum": 0}, "provenance": provenance()}
-        write_json(root / INDEX_JSON, meta)
-        return cls(root, meta, params)
+        claim_index_dir(root)
+        with WriterLock(root):
+            _install_model(Path(model_dir), root / MODEL_DIR, model_meta["weights_sha256"])
+            meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "params": dataclasses.asdict(params),
+                    "model": {"sha256": model_meta["weights_sha256"], "source": str(Path(model_dir).resolve()),
+                              "config": model_meta["config"]["model"], "objective": model_meta["config"]["objective"]},
+                    "counts": {"records": 0, "faiss_ntotal": 0, "id_sum": 0, "next_id": 0},
+                    "provenance": provenance()}
+            write_json(root / INDEX_JSON, meta)
+            return cls(root, meta, params)
 
     @classmethod
-    def open(cls, root: str | os.PathLike, bits: int | None = None, model_dir: str | os.PathLike | None = None) -> "Index":
+    def open(cls, root: str | os.PathLike, bits: int | None = None, model_dir: str | os.PathLike | None = None,
+             readonly: bool = False) -> "Index":
         """Open and validate an index; ``bits``/``model_dir`` (optional) must match what it holds."""
         root = Path(root)
         if not (root / INDEX_JSON).is_file():
             raise IndexError_(f"{root}: no index here (missing {INDEX_JSON}); build one with 'nacsearch build-index'")
+        check_members(root)
         meta = read_json(root / INDEX_JSON)
-        if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-            raise IndexError_(f"{root / INDEX_JSON}: not a {FORMAT} v{FORMAT_VERSION} file")
+        params = _check_meta(root, meta)
         try:
-            params = IndexParams(**meta["params"])
             model_meta = read_meta(root / MODEL_DIR)
-        except (TypeError, ValueError, KeyError) as e:
+        except CheckpointError as e:
             raise IndexError_(f"{root}: invalid index: {e}") from None
         if model_meta["weights_sha256"] != meta["model"]["sha256"]:
             raise IndexError_(f"{root}: stored model does not match index.json (hash differs)")
+        diff = _model_mismatch(model_meta["config"].get("model", {}), meta["model"]["config"])
+        if diff:
+            raise IndexError_(f"{root}: {MODEL_DIR}/{CONFIG} was changed after indexing ({diff}); "
+                              f"query codes would not match the stored ones")
         if bits is not None and bits != params.bits:
             raise IndexError_(f"{root}: index holds {params.bits}-bit codes, {bits} bits were requested")
         if model_dir is not None:
@@ -109,22 +146,67 @@ class Index:
             if other != meta["model"]["sha256"]:
                 raise IndexError_(f"{root}: index was built with model {meta['model']['sha256'][:12]}, "
                                   f"not {model_dir} ({other[:12]}); use another --index or no --model")
-        return cls(root, meta, params)
+        return cls(root, meta, params, readonly=readonly)
+
+    def _check_store(self) -> None:
+        """Refuse a store that is missing, emptied or older than index.json says."""
+        c = self.meta["counts"]
+        expected_next = int(c.get("next_id") or 0)
+        damaged = f"{self.root / STORE_DIR} is missing or was replaced"
+        advice = "restore it from a backup, or build a new index into another folder"
+        if not (self.root / STORE_DIR / "data.mdb").is_file():
+            if c["records"] or expected_next:
+                raise IndexError_(f"{damaged}: index.json records {c['records']} images; {advice}")
+            if self.readonly:
+                raise IndexError_(f"{self.root}: the index has no store yet; build it with 'nacsearch build-index'")
+        try:
+            count, next_id = self.store.count(), self.store.next_id()
+        except StoreError as e:
+            raise IndexError_(f"{e}") from None
+        if next_id < expected_next or (count == 0 and c["records"] > 0):
+            raise IndexError_(f"{damaged}: it holds {count} records where index.json records {c['records']}; {advice}")
 
     def _load_faiss(self) -> BinaryIndex:
+        """faiss.index if it is intact and agrees with the store, else a rebuild from LMDB."""
         path = self.root / FAISS_FILE
-        n, s = self.store.count(), self.store.id_sum()
-        c = self.meta["counts"]
-        if path.is_file() and c.get("faiss_ntotal") == n and c.get("id_sum") == s:
-            index = BinaryIndex.load(str(path), self.params)
-            if index.ntotal == n:
+        problem = "missing"
+        if path.is_file():
+            data = read_bytes(path)
+            want = self.meta["counts"].get("faiss_sha256")
+            try:
+                if want is not None and hashlib.sha256(data).hexdigest() != want:
+                    raise ValueError("its SHA-256 differs from index.json")
+                index = BinaryIndex.from_bytes(data, self.params)
+                problem = self._disagreement(index)
+            except ValueError as e:
+                problem = str(e)
+            if problem is None:
                 return index
-        return self._rebuild_faiss(quiet=n == 0)
+        if problem != "missing" or self.store.count():
+            log.warning("%s: %s is %s; rebuilding it from the %d LMDB records", self.root, FAISS_FILE,
+                        problem if problem == "missing" else f"not usable ({problem})", self.store.count())
+        index = self._rebuild_faiss()
+        if not self.readonly:
+            self.sync()
+        return index
 
-    def _rebuild_faiss(self, quiet: bool = False) -> BinaryIndex:
+    def _disagreement(self, index: BinaryIndex) -> str | None:
+        """Why ``index`` does not match the store (count, id checksum, sampled codes), or None."""
+        n = self.store.count()
+        if index.ntotal != n:
+            return f"it holds {index.ntotal} codes, the store {n}"
+        ids, codes = index.ids_and_codes()
+        if int(ids.sum()) != self.store.id_sum():
+            return "its ids differ from the store's"
+        if n:
+            pick = np.random.default_rng(n).choice(n, size=min(n, VERIFY_SAMPLE), replace=False)
+            stored = self.store.codes_for(ids[pick])
+            if any(s != codes[p].tobytes() for s, p in zip(stored, pick)):
+                return "its codes differ from the store's"
+        return None
+
+    def _rebuild_faiss(self) -> BinaryIndex:
         ids, codes = self.store.all_codes()
-        if not quiet:
-            print(f"rebuilding the FAISS index from {len(ids)} LMDB records", file=sys.stderr)
         index = BinaryIndex(self.params)
         if len(ids):
             index.add(codes, ids)
@@ -133,16 +215,24 @@ class Index:
 
     def sync(self) -> None:
         """Make FAISS agree with LMDB (rebuild if needed), then write faiss.index and index.json."""
+        if self.readonly:
+            raise IndexError_(f"{self.root} was opened read-only")
         if self.faiss.ntotal != self.store.count():
+            log.warning("%s: FAISS holds %d codes, the store %d; rebuilding", self.root, self.faiss.ntotal,
+                        self.store.count())
             self._rebuild_faiss()
-        self.faiss.save(str(self.root / FAISS_FILE))
+        data = self.faiss.to_bytes()
+        atomic_write_bytes(self.root / FAISS_FILE, data)
         self.meta["counts"] = {"records": self.store.count(), "faiss_ntotal": self.faiss.ntotal,
-                               "id_sum": self.store.id_sum()}
+                               "id_sum": self.store.id_sum(), "next_id": self.store.next_id(),
+                               "faiss_sha256": hashlib.sha256(data).hexdigest()}
         self.meta["updated"] = provenance()
         write_json(self.root / INDEX_JSON, self.meta)
 
     def close(self) -> None:
         self.store.close()
+        if self._lock is not None:
+            self._lock.release()
 
     # -- model ---------------------------------------------------------------------
     @property
@@ -219,3 +309,27 @@ def find_index(start: str | os.PathLike) -> Path:
         if (d / ".nacsearch" / INDEX_JSON).is_file():
             return d / ".nacsearch"
     raise IndexError_(f"no .nacsearch index found at or above {p.parent}; pass --index")
+
+
+def _install_model(src: Path, dst: Path, sha256: str) -> None:
+    """Copy a model's weights and config into ``dst`` (via a temp folder + rename); never deletes.
+
+    An existing ``dst`` is kept when it holds the same weights (a resumed build, or a model
+    trained in place) and refused otherwise.
+    """
+    if dst.exists():
+        try:
+            same = read_meta(dst)["weights_sha256"] == sha256
+        except CheckpointError:
+            same = False
+        if not same:
+            raise IndexError_(f"{dst} already holds another model; nothing was changed (choose another --index)")
+        return
+    tmp = Path(tempfile.mkdtemp(prefix=".model-", dir=dst.parent))
+    try:
+        for name in (WEIGHTS, CONFIG):
+            shutil.copyfile(src / name, tmp / name)
+        os.rename(tmp, dst)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)  # the temp folder is ours
+        raise

@@ -1,17 +1,21 @@
 """Index maintenance operations used by the CLI and the Python API."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from nacsearch.indexer.index import Index
+from nacsearch.indexer.store import MAX_ID
 
 
 def resolve_ids(index: Index, items: list[str]) -> tuple[list[int], list[str]]:
-    """Map paths (as given, resolved) or decimal ids to stored ids; returns (ids, not found)."""
+    """Map paths (absolute or relative to the current folder) or decimal ids to stored ids; returns (ids, not found)."""
     ids, missing = [], []
     for item in items:
-        i = index.store.id_for_path(str(Path(item).resolve()))
-        if i is None and item.isdigit() and index.store.get(int(item)) is not None:
+        i = index.store.id_for_path(os.path.abspath(item))
+        if i is None:  # indexes built before paths were kept unresolved stored the real path
+            i = index.store.id_for_path(str(Path(item).resolve()))
+        if i is None and item.isdigit() and int(item) <= MAX_ID and index.store.get(int(item)) is not None:
             i = int(item)
         if i is None:
             missing.append(item)
@@ -25,3 +29,22 @@ def remove_paths(index: Index, items: list[str]) -> dict:
     ids, missing = resolve_ids(index, items)
     n = index.remove(ids) if ids else 0
     return {"removed": n, "not_found": missing, "records": index.store.count()}
+
+
+def remove_from_index(index_dir: str | os.PathLike, items: list[str]) -> dict:
+    """Open an index and :func:`remove_paths` from it."""
+    with Index.open(index_dir) as index:
+        return remove_paths(index, items)
+
+
+def prune_missing(index: Index) -> int:
+    """Remove the records whose files no longer exist; returns how many."""
+    gone = [i for i, rec in index.store.iter_records() if not os.path.lexists(rec.abspath)]
+    return index.remove(gone) if gone else 0
+
+
+def prune_index(index_dir: str | os.PathLike) -> dict:
+    """Open an index, drop records of deleted files; returns {"pruned", "records"}."""
+    with Index.open(index_dir) as index:
+        n = prune_missing(index)
+        return {"pruned": n, "records": index.store.count()}

@@ -14,6 +14,8 @@ from nacsearch.indexer.index import Index
 
 @dataclass(frozen=True)
 class Hit:
+    """One search result; ``path`` is absolute (as indexed; any OS file name, surrogate-escaped)."""
+
     rank: int
     distance: int
     id: int
@@ -36,6 +38,7 @@ def search_codes(index: Index, codes: np.ndarray, k: int = 10, radius: int | Non
     """k-NN (or every item within Hamming ``radius``, inclusive) for each packed query code.
 
     Results are ordered by (distance, id).  With ``radius``, ``k`` caps the hits (0 = no cap).
+    ``k`` beyond the index size returns everything; a radius beyond the code length is the code length.
     """
     if radius is not None:
         found = index.faiss.range_search(codes, radius)
@@ -52,7 +55,7 @@ def search_codes(index: Index, codes: np.ndarray, k: int = 10, radius: int | Non
     out = []
     for d, i in found:
         recs = index.store.get_many(i)
-        out.append([Hit(r + 1, int(dd), int(ii), rec.path, rec.sha256)
+        out.append([Hit(r + 1, int(dd), int(ii), rec.abspath, rec.sha256)
                     for r, (dd, ii, rec) in enumerate(zip(d, i, recs)) if rec is not None])
     return out
 

@@ -4,18 +4,28 @@ Sub-databases (keys are fixed-width big-endian so LMDB's byte order is id order)
 
 * ``records``: id (8 bytes) -> JSON {path, abspath, size, mtime_ns, sha256, labels?, meta?}
 * ``codes``:   id (8 bytes) -> packed code bytes (``bits/8``)
-* ``paths``:   absolute path (utf-8) -> id
+* ``paths``:   SHA-256 of the absolute path's bytes (``os.fsencode``) -> id.  Hashing keeps
+  the key within LMDB's 511-byte limit for any path the OS allows, and any file name
+  (not valid UTF-8, newlines, ...) round-trips: JSON holds the path as text with
+  surrogate escapes.
 * ``sha``:     sha256 (32 bytes) + id (8 bytes) -> b"" (exact-duplicate lookup by prefix)
-* ``meta``:    b"next_id", b"count", b"id_sum" -> 8-byte integers
+* ``meta``:    b"next_id", b"count", b"id_sum", b"layout" -> 8-byte integers
 
 Every write is one transaction: a record, its code and its keys land together or
-not at all.  ``MapFullError`` grows the map (x2) and retries.  The environment is
-reopened after ``fork()`` (an LMDB environment must not cross a fork).
+not at all.  ``MapFullError`` grows the map (x2) and retries; any other LMDB failure
+(disk full, I/O error, read-only files) becomes a :class:`StoreError` that says so,
+with nothing of that transaction committed.  The environment is reopened after
+``fork()`` (an LMDB environment must not cross a fork).  Before mapping ``data.mdb``
+its length is checked against its own meta pages, so a truncated file is refused
+instead of ending the process with SIGBUS.  ``next_id`` never decreases: it is the
+store's high-water mark, which the index compares with ``index.json``.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -23,12 +33,26 @@ from typing import Iterable
 import lmdb
 import numpy as np
 
-_ID = ">Q"
 INITIAL_MAP = 1 << 30
+LAYOUT = 2          # 1: paths keyed by UTF-8 text; 2: by SHA-256 of the path bytes
+MAX_ID = (1 << 63) - 1
+DATA_FILE = "data.mdb"
+
+
+class StoreError(ValueError):
+    """The LMDB store is damaged, unwritable, or a record in it cannot be read."""
 
 
 def id_key(i: int) -> bytes:
-    return int(i).to_bytes(8, "big")
+    i = int(i)
+    if not 0 <= i <= MAX_ID:
+        raise ValueError(f"id {i} is outside 0..{MAX_ID}")
+    return i.to_bytes(8, "big")
+
+
+def path_key(abspath: str) -> bytes:
+    """Key of the ``paths`` table: SHA-256 of the path's OS bytes (any name, any length)."""
+    return hashlib.sha256(os.fsencode(abspath)).digest()
 
 
 def key_id(b: bytes) -> int:
@@ -49,11 +73,37 @@ class Record:
 
     def to_json(self) -> bytes:
         d = {k: v for k, v in self.__dict__.items() if v is not None}
-        return json.dumps(d, separators=(",", ":")).encode()
+        return json.dumps(d, separators=(",", ":")).encode()  # ASCII: surrogates become \\udcXX escapes
 
     @classmethod
     def from_json(cls, b: bytes) -> "Record":
         return cls(**json.loads(b))
+
+
+def check_data_file(store_dir: Path) -> None:
+    """Refuse a ``data.mdb`` shorter than its newest meta page says (mapping it would SIGBUS)."""
+    f = store_dir / DATA_FILE
+    if not f.is_file():
+        return
+    size = f.stat().st_size
+    with open(f, "rb") as fh:
+        head = fh.read(16 + 48)
+        if size == 0:
+            raise StoreError(f"{f} is empty (the store was truncated); restore it or rebuild the index")
+        if len(head) < 64 or struct.unpack_from("<I", head, 16)[0] != 0xBEEFC0DE:
+            raise StoreError(f"{f} is not an LMDB file (damaged)")
+        psize = struct.unpack_from("<I", head, 40)[0]
+        metas = []
+        for page in (0, 1):
+            fh.seek(page * psize + 16)
+            raw = fh.read(136)
+            if len(raw) < 136:
+                raise StoreError(f"{f} is truncated ({size} bytes)")
+            last_pg, txnid = struct.unpack_from("<QQ", raw, 120)
+            metas.append((txnid, last_pg))
+    need = (max(metas)[1] + 1) * psize
+    if size < need:
+        raise StoreError(f"{f} is truncated ({size} of {need} bytes); restore it or rebuild the index")
 
 
 class Store:
@@ -72,16 +122,45 @@ class Store:
         if self._env is None or self._pid != os.getpid():
             if self._env is not None:  # inherited across fork(): drop it (LMDB checks the pid on close)
                 self._env.close()
-            if not self.readonly:
-                self.path.mkdir(parents=True, exist_ok=True)
-            elif not self.path.is_dir():
-                raise FileNotFoundError(f"{self.path}: no LMDB store")
-            self._env = lmdb.open(str(self.path), map_size=INITIAL_MAP, max_dbs=8, max_readers=1024,
-                                  readonly=self.readonly, lock=not self.readonly, readahead=False)
+                self._env = None
+            self._env = self._open()
             self._pid = os.getpid()
-            self._dbs = {name: self._env.open_db(name.encode(), create=not self.readonly)
+            create = not self.readonly
+            self._dbs = {name: self._env.open_db(name.encode(), create=create)
                          for name in ("records", "codes", "paths", "sha", "meta")}
+            if not self.readonly:
+                self._migrate()
         return self._env
+
+    def _open(self) -> lmdb.Environment:
+        if self.readonly and not (self.path / DATA_FILE).is_file():
+            raise StoreError(f"{self.path}: no LMDB store")
+        if not self.readonly:
+            self.path.mkdir(parents=True, exist_ok=True)
+        check_data_file(self.path)
+        kw = dict(map_size=INITIAL_MAP, max_dbs=8, max_readers=1024, readonly=self.readonly, readahead=False)
+        try:
+            return lmdb.open(str(self.path), lock=True, **kw)
+        except lmdb.Error as e:
+            if not self.readonly:
+                raise StoreError(f"cannot open {self.path} for writing: {e}") from None
+        try:  # read-only files or folder: no lock file can be used; read without one
+            return lmdb.open(str(self.path), lock=False, **kw)
+        except lmdb.Error as e:
+            raise StoreError(f"cannot open {self.path}: {e}") from None
+
+    def _migrate(self) -> None:
+        """Layout 1 -> 2: re-key ``paths`` by path hash (one transaction)."""
+        def fn(txn):
+            if self._meta_int(txn, b"layout") == LAYOUT:
+                return
+            paths = self._dbs["paths"]
+            txn.drop(paths, delete=False)
+            for k, v in txn.cursor(db=self._dbs["records"]):
+                txn.put(path_key(self._record(k, v).abspath), k, db=paths)
+            txn.put(b"layout", id_key(LAYOUT), db=self._dbs["meta"])
+
+        self._write(fn)
 
     def db(self, name: str):
         _ = self.env
@@ -100,10 +179,22 @@ class Store:
                     return fn(txn)
             except lmdb.MapFullError:
                 self.env.set_mapsize(self.env.info()["map_size"] * 2)
+            except lmdb.ReadonlyError:
+                raise StoreError(f"{self.path} is read-only; nothing was written") from None
+            except lmdb.Error as e:
+                raise StoreError(f"cannot write to {self.path} ({e}); this batch was not committed, "
+                                 f"everything committed before it is intact (disk full?)") from None
 
     def _meta_int(self, txn, key: bytes) -> int:
-        v = txn.get(key, db=self.db("meta"))
+        v = txn.get(key, db=self._dbs["meta"])
         return 0 if v is None else key_id(v)
+
+    def _record(self, k: bytes, raw: bytes) -> Record:
+        try:
+            return Record.from_json(raw)
+        except (ValueError, TypeError) as e:
+            raise StoreError(f"record {key_id(k)} in {self.path} is damaged ({e}); remove it with "
+                             f"'nacsearch remove {key_id(k)}' or rebuild the index") from None
 
     # -- writes --------------------------------------------------------------
     def add(self, records: list[Record], codes: np.ndarray, replace: dict[str, int] | None = None) -> np.ndarray:
@@ -122,16 +213,31 @@ class Store:
             ids = np.arange(start, start + len(records), dtype=np.int64)
             for i, rec, code in zip(ids, records, codes):
                 k = id_key(i)
-                if txn.get(rec.abspath.encode(), db=self.db("paths")) is not None:
-                    raise ValueError(f"{rec.abspath} is already indexed")
+                if txn.get(path_key(rec.abspath), db=self.db("paths")) is not None:
+                    raise ValueError(f"{rec.abspath!r} is already indexed")
                 txn.put(k, rec.to_json(), db=self.db("records"))
                 txn.put(k, code.tobytes(), db=self.db("codes"))
-                txn.put(rec.abspath.encode(), k, db=self.db("paths"))
+                txn.put(path_key(rec.abspath), k, db=self.db("paths"))
                 txn.put(bytes.fromhex(rec.sha256) + k, b"", db=self.db("sha"))
             self._bump(txn, len(records), int(ids.sum()), next_id=start + len(records))
             return ids
 
         return self._write(fn)
+
+    def move(self, moves: dict[int, Record]) -> int:
+        """Give existing ids new records (a file renamed or moved; same content, same code)."""
+        def fn(txn):
+            for i, rec in moves.items():
+                k = id_key(i)
+                raw = txn.get(k, db=self.db("records"))
+                if raw is None:
+                    continue
+                txn.delete(path_key(self._record(k, raw).abspath), db=self.db("paths"))
+                txn.put(k, rec.to_json(), db=self.db("records"))
+                txn.put(path_key(rec.abspath), k, db=self.db("paths"))
+            return len(moves)
+
+        return self._write(fn) if moves else 0
 
     def _bump(self, txn, dcount: int, dsum: int, next_id: int | None = None) -> None:
         meta = self.db("meta")
@@ -147,42 +253,66 @@ class Store:
             raw = txn.get(k, db=self.db("records"))
             if raw is None:
                 continue
-            rec = Record.from_json(raw)
             txn.delete(k, db=self.db("records"))
             txn.delete(k, db=self.db("codes"))
-            txn.delete(rec.abspath.encode(), db=self.db("paths"))
-            txn.delete(bytes.fromhex(rec.sha256) + k, db=self.db("sha"))
+            try:
+                rec = self._record(k, raw)
+            except StoreError:  # a damaged record can still be removed; sweep its keys by value
+                self._sweep_keys(txn, k)
+            else:
+                txn.delete(path_key(rec.abspath), db=self.db("paths"))
+                txn.delete(bytes.fromhex(rec.sha256) + k, db=self.db("sha"))
             n, s = n + 1, s + int(i)
         self._bump(txn, -n, -s)
         return n
 
+    def _sweep_keys(self, txn, k: bytes) -> None:
+        for name, by_value in (("paths", True), ("sha", False)):
+            with txn.cursor(db=self.db(name)) as cur:
+                dead = [key for key, v in cur if (v == k if by_value else key.endswith(k))]
+            for key in dead:
+                txn.delete(key, db=self.db(name))
+
     def delete(self, ids: Iterable[int]) -> int:
-        """Delete records by id (unknown ids are ignored); returns how many were deleted."""
-        ids = [int(i) for i in ids]
+        """Delete records by id (unknown or out-of-range ids are ignored); returns how many were deleted."""
+        ids = [int(i) for i in ids if 0 <= int(i) <= MAX_ID]
         return self._write(lambda txn: self._delete_in(txn, ids))
 
     # -- reads ---------------------------------------------------------------
-    def count(self) -> int:
+    def _meta(self, key: bytes) -> int:
         with self.env.begin() as txn:
-            return self._meta_int(txn, b"count")
+            return self._meta_int(txn, key)
+
+    def count(self) -> int:
+        return self._meta(b"count")
 
     def id_sum(self) -> int:
-        with self.env.begin() as txn:
-            return self._meta_int(txn, b"id_sum")
+        return self._meta(b"id_sum")
+
+    def next_id(self) -> int:
+        """One more than the largest id ever given (never decreases)."""
+        return self._meta(b"next_id")
 
     def get(self, i: int) -> Record | None:
-        with self.env.begin() as txn:
-            raw = txn.get(id_key(i), db=self.db("records"))
-        return None if raw is None else Record.from_json(raw)
+        return self.get_many([i])[0]
 
     def get_many(self, ids: Iterable[int]) -> list[Record | None]:
+        keys = [id_key(i) if 0 <= int(i) <= MAX_ID else None for i in ids]
         with self.env.begin() as txn:
-            raws = [txn.get(id_key(int(i)), db=self.db("records")) for i in ids]
-        return [None if r is None else Record.from_json(r) for r in raws]
+            raws = [None if k is None else txn.get(k, db=self.db("records")) for k in keys]
+        return [None if r is None else self._record(k, r) for k, r in zip(keys, raws)]
+
+    def codes_for(self, ids: Iterable[int]) -> list[bytes | None]:
+        """Stored packed codes of ``ids`` (None where absent)."""
+        with self.env.begin() as txn:
+            return [txn.get(id_key(i), db=self.db("codes")) for i in ids]
 
     def id_for_path(self, abspath: str) -> int | None:
         with self.env.begin() as txn:
-            v = txn.get(abspath.encode(), db=self.db("paths"))
+            if self._meta_int(txn, b"layout") == LAYOUT:
+                v = txn.get(path_key(abspath), db=self.db("paths"))
+            else:  # layout 1, opened read-only (writers migrate on open)
+                v = txn.get(abspath.encode("utf-8", "surrogateescape"), db=self.db("paths"))
         return None if v is None else key_id(v)
 
     def ids_for_sha(self, sha256: str) -> list[int]:
@@ -207,7 +337,7 @@ class Store:
     def iter_records(self) -> Iterable[tuple[int, Record]]:
         with self.env.begin() as txn, txn.cursor(db=self.db("records")) as cur:
             for k, v in cur:
-                yield key_id(k), Record.from_json(v)
+                yield key_id(k), self._record(k, v)
 
     def disk_bytes(self) -> int:
         return sum(f.stat().st_size for f in self.path.glob("*") if f.is_file())

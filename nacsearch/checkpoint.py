@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from nacsearch.config import RunConfig, run_config_from_dict, to_dict
 from nacsearch.provenance import provenance, read_json, write_json
+from nacsearch.safeio import atomic_write_bytes
 
 FORMAT = "nacsearch-checkpoint"
 FORMAT_VERSION = 1
@@ -37,9 +38,7 @@ def file_sha256(path: str | os.PathLike) -> str:
 
 
 def _save_tensors(tensors: dict[str, torch.Tensor], path: Path) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp))
-    os.replace(tmp, path)
+    atomic_write_bytes(path, save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}))
 
 
 def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:

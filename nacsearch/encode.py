@@ -43,8 +43,17 @@ def encode_images(model: torch.nn.Module, images: np.ndarray, device: torch.devi
 
 def encode_folder(images: str, model_dir: str, out_path: str, device: str = "auto", batch_size: int = 256,
                   progress: bool = True) -> dict:
-    """Encode every readable image under ``images``; writes ``out_path`` (.npy codes) and ``.paths.txt``."""
+    """Encode every readable image under ``images``; writes ``out_path`` (.npy codes) and ``OUT.paths.json``.
+
+    The paths file is a JSON array of absolute paths, one per code in the same order (names
+    that are not UTF-8 as surrogate escapes, which ``os.fsencode`` turns back into bytes).
+    """
+    import io
+    import json
+    import os
     from pathlib import Path
+
+    from nacsearch.safeio import atomic_write_bytes, atomic_write_text
 
     from nacsearch.checkpoint import load_model
     from nacsearch.datasets.imagefolder import load_image_folder
@@ -56,9 +65,11 @@ def encode_folder(images: str, model_dir: str, out_path: str, device: str = "aut
     packed = encode_images(model, folder.data.images, dev, batch_size, progress)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    np.save(out, packed)
-    paths_file = out.with_name(out.stem + ".paths.txt")
-    paths_file.write_text("".join(f"{p}\n" for p in folder.paths))
+    buf = io.BytesIO()
+    np.save(buf, packed)
+    atomic_write_bytes(out, buf.getvalue())
+    paths_file = out.with_name(out.stem + ".paths.json")
+    atomic_write_text(paths_file, json.dumps([os.path.abspath(p) for p in folder.paths], indent=0) + "\n")
     bal = C.bit_balance(packed)
     return {"codes": str(out), "paths": str(paths_file), "count": int(len(packed)), "bits": model.cfg.bits,
             "skipped": len(folder.skipped), "mean_balance": bal["mean_balance"], "dead_bits": bal["dead_bits"],

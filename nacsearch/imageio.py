@@ -5,12 +5,24 @@ grayscale (C=1) or RGB (C=3), shorter side resized to S (bilinear, antialiased),
 centre-cropped to S x S.  Every failure raises :class:`ImageError` carrying a
 short machine-readable reason (``empty``, ``not_image``, ``truncated``,
 ``too_large``, ``unreadable``).
+
+High-bit-depth images are scaled, not clipped: 16-bit (``I;16*``) and 32-bit integer
+(``I``, read as 16-bit data) samples are divided by 257 (65535 -> 255, so a 16-bit copy
+of an 8-bit image decodes to the same pixels); float (``F``) samples are taken as
+[0, 1] when their maximum is <= 1, as [0, 255] when it is <= 255, else as 16-bit data;
+NaN becomes 0.
+
+Memory is bounded: JPEGs are decoded at a reduced size (DCT scaling, at least 4x the
+target on the shorter side) and the pixels being decoded at once in this process are
+capped by :data:`DECODE_BUDGET` (a single image larger than the cap decodes alone).
 """
 from __future__ import annotations
 
 import io
 import os
+import threading
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +45,48 @@ def is_image_name(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+class PixelBudget:
+    """At most ``limit`` pixels decoded at once across threads (larger requests wait, then run alone)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.used = limit, 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def hold(self, pixels: int):
+        n = min(max(int(pixels), 0), self.limit)
+        with self._cond:
+            while self.used + n > self.limit:
+                self._cond.wait()
+            self.used += n
+        try:
+            yield
+        finally:
+            with self._cond:
+                self.used -= n
+                self._cond.notify_all()
+
+
+DECODE_BUDGET = PixelBudget(MAX_PIXELS)
+HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
+
+
+def to_8bit(img: Image.Image) -> Image.Image:
+    """High-bit-depth grayscale (``I;16*``, ``I``, ``F``) -> ``L`` by scaling (see module doc); others unchanged."""
+    if img.mode not in HIGH_DEPTH_MODES:
+        return img
+    a = np.asarray(img).astype(np.float64)
+    a = np.nan_to_num(a, nan=0.0, posinf=0.0, neginf=0.0)
+    if img.mode == "F" and a.size and a.max() <= 1.0:
+        a = a * 255.0
+    elif img.mode != "F" or (a.size and a.max() > 255.0):
+        a = a / 257.0
+    return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
+
+
 def to_model_array(img: Image.Image, channels: int, size: int) -> np.ndarray:
     """PIL image -> ``uint8 (channels, size, size)`` (resize shorter side, centre crop)."""
-    img = img.convert("L" if channels == 1 else "RGB")
+    img = to_8bit(img).convert("L" if channels == 1 else "RGB")
     w, h = img.size
     scale = size / min(w, h)
     nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
@@ -56,9 +107,11 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
             with Image.open(io.BytesIO(data)) as img:
                 if img.width * img.height > max_pixels:
                     raise ImageError("too_large", f"{img.width}x{img.height} exceeds {max_pixels} pixels")
-                img.load()
-                img = ImageOps.exif_transpose(img)
-                return to_model_array(img, channels, size)
+                _reduce_jpeg(img, 4 * size)
+                with DECODE_BUDGET.hold(img.width * img.height):
+                    img.load()
+                    img = ImageOps.exif_transpose(img)
+                    return to_model_array(img, channels, size)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -69,6 +122,16 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
         msg = str(e)
         reason = "truncated" if "truncated" in msg.lower() or "broken data" in msg.lower() else "unreadable"
         raise ImageError(reason, msg or type(e).__name__) from None
+
+
+def _reduce_jpeg(img: Image.Image, min_side: int) -> None:
+    """Ask the JPEG decoder for a DCT-scaled image whose shorter side stays >= ``min_side``."""
+    if img.format != "JPEG":
+        return
+    w, h = img.size
+    scale = max(min_side / min(w, h), 1 / 8)
+    if scale < 1:
+        img.draft(img.mode, (max(1, int(w * scale)), max(1, int(h * scale))))
 
 
 def load_image(path: str | os.PathLike, channels: int, size: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:

@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from nacsearch.safeio import atomic_write_text
+
 _PACKAGES = ("nacsearch", "torch", "torchvision", "numpy", "faiss-gpu", "faiss-cpu", "lmdb", "safetensors")
 
 
@@ -50,11 +52,8 @@ def provenance() -> dict[str, Any]:
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:
-    """Write JSON atomically (temp file + rename) so a crash never leaves half a file."""
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
-    os.replace(tmp, path)
+    """Write JSON atomically (:func:`nacsearch.safeio.atomic_write_bytes`): never half a file, never through a link."""
+    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n")
 
 
 def read_json(path: str | os.PathLike) -> Any:

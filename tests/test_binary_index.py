@@ -90,9 +90,7 @@ def test_remove_and_save_load(kind, tmp_path):
     gone = ids[:50]
     assert index.remove(gone) == 50
     keep_db, keep_ids = db[50:], ids[50:]
-    path = str(tmp_path / "x.index")
-    index.save(path)
-    again = BinaryIndex.load(path, index.params)
+    again = BinaryIndex.from_bytes(index.to_bytes(), index.params)
     assert again.ntotal == len(keep_ids)
     dist, got = again.search(q, 5)
     assert_knn_tie_aware(dist, got, q, keep_db, keep_ids, 5)
@@ -112,5 +110,50 @@ def test_wrong_code_length_is_refused():
 def test_empty_index_searches():
     index = BinaryIndex(IndexParams(bits=16))
     d, ids = index.search(np.zeros((2, 2), np.uint8), 3)
-    assert (ids == -1).all()
+    assert ids.shape == d.shape == (2, 0)
     assert all(len(i) == 0 for _, i in index.range_search(np.zeros((2, 2), np.uint8), 3))
+
+
+@pytest.mark.parametrize("kind", ["hash", "multihash"])
+def test_large_radius_answers_fast_and_exactly(kind):
+    """radius >= 25 on a 24-bit hash prefix used to enumerate 2^24 buckets per query and never finish."""
+    import time
+
+    q, db, ids = data(64)
+    db, ids = db[:300], ids[:300]
+    index = make(kind, 64, db, ids)
+    d_all = C.hamming_matrix(q, db)
+    for r in (24, 25, 40, 64, 2**31 - 1, 10**12):
+        t0 = time.perf_counter()
+        found = index.range_search(q, r)
+        assert time.perf_counter() - t0 < 5, f"radius {r} took too long"
+        for row, (d, got) in zip(d_all, found):
+            assert sorted(got.tolist()) == sorted(ids[row <= min(r, 64)].tolist())
+
+
+@pytest.mark.parametrize("kind", INDEX_TYPES)
+def test_k_is_capped_at_the_index_size(kind):
+    q, db, ids = data(16)
+    db, ids = db[:50], ids[:50]
+    index = make(kind, 16, db, ids)
+    for k in (50, 51, 10**8, 10**10):
+        d, got = index.search(q, k)
+        assert d.shape[1] <= 50
+        if kind != "ivf":
+            assert all(sorted(row.tolist()) == sorted(ids.tolist()) for row in got)
+
+
+@pytest.mark.parametrize("kind", INDEX_TYPES)
+def test_from_bytes_refuses_garbage_and_truncation(kind):
+    q, db, ids = data(32)
+    raw = make(kind, 32, db, ids).to_bytes()
+    params = IndexParams(index_type=kind, bits=32)
+    for bad in (raw[: len(raw) // 2], b"garbage" * 10, b""):
+        with pytest.raises(ValueError):
+            BinaryIndex.from_bytes(bad, params)
+    with pytest.raises(ValueError):
+        BinaryIndex.from_bytes(raw, IndexParams(index_type=kind, bits=64))
+    got_ids, got_codes = BinaryIndex.from_bytes(raw, params).ids_and_codes()
+    order = np.argsort(got_ids)
+    np.testing.assert_array_equal(got_ids[order], np.sort(ids))
+    np.testing.assert_array_equal(got_codes[order], db[np.argsort(ids)])

@@ -115,7 +115,7 @@ def test_train_and_encode(runner, fmnist_dir, tmp_path):
     assert res.exit_code == 0, res.output
     codes = np.load(out)
     assert codes.shape == (20, 2) and codes.dtype == np.uint8
-    assert len((tmp_path / "codes.paths.txt").read_text().splitlines()) == 20
+    assert len(json.loads((tmp_path / "codes.paths.json").read_text())) == 20
     assert "mean_balance" in json.loads(res.stdout)
 
 

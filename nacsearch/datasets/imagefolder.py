@@ -1,6 +1,7 @@
 """Image folders: a recursive walk that follows no symlink loops, and bulk decoding."""
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -13,6 +14,8 @@ from tqdm import tqdm
 
 from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.imageio import ImageError, is_image_name, load_image
+
+log = logging.getLogger(__name__)
 
 
 def walk_images(root: str | Path) -> Iterator[Path]:
@@ -72,7 +75,7 @@ def load_image_folder(root: str | Path, channels: int, size: int, progress: bool
     paths = list(walk_images(root))
     arrays, skipped = decode_paths(paths, channels, size, progress=progress)
     for row in skipped:
-        print(f"warning: skipped {row['path']}: {row['reason']} ({row['detail']})", file=sys.stderr)
+        log.warning("skipped %r: %s (%s)", row["path"], row["reason"], row["detail"])
     keep = [i for i, a in enumerate(arrays) if a is not None]
     if not keep:
         raise ValueError(f"{root}: no readable images found ({len(paths)} candidates, {len(skipped)} skipped)")
