@@ -145,6 +145,8 @@ def add_images(index: Index, images: str | os.PathLike, batch_size: int = 256, d
 
 
 def _write_skipped(path: Path, rows: list[dict]) -> None:
+    if not rows:
+        return
     stamp = time.strftime("%Y-%m-%dT%H:%M:%S")
     append_lines(path, [json.dumps({**row, "time": stamp}) + "\n" for row in rows])
 

@@ -15,7 +15,7 @@ def resolve_ids(index: Index, items: list[str]) -> tuple[list[int], list[str]]:
         i = index.store.id_for_path(os.path.abspath(item))
         if i is None:  # indexes built before paths were kept unresolved stored the real path
             i = index.store.id_for_path(str(Path(item).resolve()))
-        if i is None and item.isdigit() and int(item) <= MAX_ID and index.store.get(int(item)) is not None:
+        if i is None and item.isdigit() and int(item) <= MAX_ID and index.store.codes_for([int(item)])[0] is not None:
             i = int(item)
         if i is None:
             missing.append(item)
