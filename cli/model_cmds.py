@@ -57,7 +57,7 @@ def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, p, ba
 @click.argument("images")
 @click.option("--model", "model_dir", required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_path", required=True, type=click.Path(dir_okay=False),
-              help="Output .npy of packed codes uint8 (n, bits/8); paths go to OUT.paths.txt.")
+              help="Output .npy of packed codes uint8 (n, bits/8); paths go to OUT.paths.json (a JSON array, same order).")
 @device_option()
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the summary (with bit balance) as JSON.")

@@ -55,8 +55,8 @@ def _check_meta(root: Path, meta) -> IndexParams:
         if not isinstance(meta.get(key), typ):
             raise IndexError_(f"{where}: field {key!r} is missing or not an object")
     m, c = meta["model"], meta["counts"]
-    if not isinstance(m.get("sha256"), str) or not isinstance(m.get("config"), dict):
-        raise IndexError_(f"{where}: field 'model' lacks the model's sha256 or config")
+    if not isinstance(m.get("sha256"), str) or not all(isinstance(m.get(k), dict) for k in ("config", "objective")):
+        raise IndexError_(f"{where}: field 'model' lacks the model's sha256, config or objective")
     for key in ("records", "faiss_ntotal", "id_sum"):
         if not isinstance(c.get(key), int) or isinstance(c.get(key), bool) or c[key] < 0:
             raise IndexError_(f"{where}: counts.{key} is not a non-negative integer")

@@ -89,11 +89,3 @@ def refuse_symlinks(root: str | os.PathLike, names: Iterable[str]) -> None:
         if p.is_symlink():
             raise _symlink_error(p)
 
-
-def make_private_dir(path: str | os.PathLike) -> Path:
-    """``mkdir -p`` that refuses to create a folder through a symlinked last component."""
-    path = Path(path)
-    if path.is_symlink() and not path.is_dir():
-        raise _symlink_error(path)
-    path.mkdir(parents=True, exist_ok=True)
-    return path

@@ -367,6 +367,7 @@ def test_a_read_only_index_answers_queries(runner, built, image_folder):
 
 
 @pytest.mark.parametrize("edit", [{"params": "flat"}, {"counts": None}, {"model": None},
+                                  {"model": {"sha256": "ab", "config": {}, "objective": None}},
                                   {"counts": {"records": "many"}}, {"params": {"index_type": "lsh"}}])
 def test_malformed_index_json_fields_are_messages(runner, built, edit):
     meta = json.loads((built / INDEX_JSON).read_text())
