@@ -3,7 +3,8 @@
 Exports N images to a folder, runs ``nacsearch build-index`` with a given model (or
 trains one), then checks that every sampled query's first hit is at distance 0 and that
 the query itself is among its distance-0 hits (radius-0 search: several images can share a
-code, so it need not be within the first k), and times single-image queries (decode + encode + search) through the Python API and
+code, so it need not be within the first k), and times single-image queries (decode + encode + search)
+through the Python API and
 one ``nacsearch query --json`` through the CLI.
 
 Usage: python benchmarks/bench_build.py --model MODEL_DIR [--n 10000] [--work /tmp/bench]

@@ -40,7 +40,8 @@ def main() -> None:
     nbytes = args.bits // 8
     print(f"machine: {platform.processor() or platform.machine()}, faiss {faiss.__version__}, "
           f"{faiss.omp_get_max_threads()} threads, {args.queries} queries, {args.bits} bits, median of {args.repeats}\n")
-    print("| n | ours flat k=10 (ms) | raw IndexBinaryFlat k=10 (ms) | ratio | flat r<=2 (ms) | multihash r<=2 (ms) | speed-up | hits/query |")
+    print("| n | ours flat k=10 (ms) | raw IndexBinaryFlat k=10 (ms) | ratio | flat r<=2 (ms) "
+          "| multihash r<=2 (ms) | speed-up | hits/query |")
     print("|---|---|---|---|---|---|---|---|")
     for n in [int(s) for s in args.sizes.split(",")]:
         db = rng.integers(0, 256, (n, nbytes), dtype=np.uint8)

@@ -28,7 +28,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 
 def make_model(work: Path) -> Path:

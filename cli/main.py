@@ -6,6 +6,7 @@ module imports torch/faiss inside the command body.
 from __future__ import annotations
 
 import importlib
+import logging
 
 import click
 
@@ -51,6 +52,7 @@ def main() -> None:
 
     Results go to stdout, logs and progress bars to stderr; most commands take --json.
     """
+    logging.basicConfig(level=logging.INFO, format="%(message)s")  # library logs -> stderr, plain lines
 
 
 if __name__ == "__main__":

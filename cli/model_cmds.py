@@ -41,8 +41,9 @@ def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, p, ba
     if Path(out_dir, "config.json").exists() and not resume:
         fail(f"{out_dir} already holds a model; pass --resume to continue it or choose another --out")
     res = call(fit, data, out_dir, device=device, resume=resume, channels=int(channels) if channels else None,
-                  image_size=image_size, backbone_weights=backbone_weights, bits=bits, backbone=backbone, objective=objective, epochs=epochs,
-                  max_steps=max_steps, p=p, batch_size=batch_size, lr=lr, optimizer=optimizer, seed=seed)
+               image_size=image_size, backbone_weights=backbone_weights, bits=bits, backbone=backbone,
+               objective=objective, epochs=epochs, max_steps=max_steps, p=p, batch_size=batch_size, lr=lr,
+               optimizer=optimizer, seed=seed)
     summary = {"model": str(res.out_dir), "steps": res.steps, "final_loss": res.final_loss,
                "images_per_s": round(res.images_per_s, 1), "wall_s": round(res.wall_s, 1),
                "balance": res.history[-1]["balance"] if res.history else None}
@@ -107,7 +108,7 @@ def demo_cmd(out_dir, count, epochs, device, as_json):
 
     Uses real Fashion-MNIST images when /usr/share/datasets/fashion-mnist exists, else generated shapes.
     """
-    from nacsearch.demo import run_demo
+    from nacsearch.indexer.demo import run_demo
 
     res = call(run_demo, out_dir, count, epochs, device)
     if as_json:

@@ -9,7 +9,7 @@ def _table(report: dict, metric: str, split: str = "test") -> list[str]:
     rows = {m: [report["results"].get(b, {}).get(m, {}).get(split, {}).get(metric) for b in bits]
             for m in report["methods"]}
     best = {b: max((v[i] for v in rows.values() if v[i] is not None), default=None) for i, b in enumerate(bits)}
-    lines = [f"| method | " + " | ".join(f"{b} bits" for b in bits) + " |",
+    lines = ["| method | " + " | ".join(f"{b} bits" for b in bits) + " |",
              "|---|" + "---|" * len(bits)]
     for m, vals in rows.items():
         cells = []

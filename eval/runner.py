@@ -6,7 +6,7 @@ validation numbers (from the training images) are reported beside them for selec
 """
 from __future__ import annotations
 
-import sys
+import logging
 import time
 from pathlib import Path
 
@@ -16,6 +16,8 @@ from nacsearch.datasets import ArrayImages, open_dataset, parse_spec
 from nacsearch.eval.metrics import evaluate
 from nacsearch.eval.protocols import PROTOCOLS, Split, describe, make_split
 from nacsearch.provenance import provenance, write_json
+
+log = logging.getLogger(__name__)
 
 METHODS = ("nac", "simclr", "distillhash", "itq", "lsh", "pcah", "sh", "phash", "ahash", "dhash")
 
@@ -90,12 +92,13 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     t_all = time.perf_counter()
     for bits in bits_list:
         for name in methods:
-            print(f"[eval] {name} {bits} bits", file=sys.stderr, flush=True)
+            log.info("[eval] %s %d bits", name, bits)
             timings: dict = {}
             hasher = make_hasher(name, bits, out / "models", device, epochs, progress, features_from, nac_overrides)
             t = time.perf_counter()
             truth = data.labels[split.train] if name == "distillhash" else None
-            hasher.fit(data.images[split.train], seed, truth) if truth is not None else hasher.fit(data.images[split.train], seed)
+            train_images = data.images[split.train]
+            hasher.fit(train_images, seed, truth) if truth is not None else hasher.fit(train_images, seed)
             timings["fit_s"] = time.perf_counter() - t
             res = _score(hasher, data, split, protocol, timings)
             cq, cdb = res.pop("codes")
@@ -104,8 +107,8 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
             res["timings"] = {k: round(v, 2) for k, v in timings.items()}
             res["diagnostics"] = getattr(hasher, "diagnostics", {})
             report["results"].setdefault(str(bits), {})[name] = res
-            print(f"[eval] {name} {bits} bits: test {protocol.headline} {res['test'][protocol.headline]:.4f} "
-                  f"(validation {res['validation'][protocol.headline]:.4f})", file=sys.stderr, flush=True)
+            log.info("[eval] %s %d bits: test %s %.4f (validation %.4f)", name, bits, protocol.headline,
+                     res["test"][protocol.headline], res["validation"][protocol.headline])
     report["wall_s"] = round(time.perf_counter() - t_all, 1)
     write_json(out / "report.json", report)
     write_report(report, out)

@@ -9,6 +9,7 @@ checkpoint left off.
 """
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from nacsearch.models import HashEncoder
 from nacsearch.objectives import Objective, build_objective
 from nacsearch.optim import build_optimizer, lr_at
 from nacsearch.views import TwoViews
+
+log = logging.getLogger(__name__)
 
 MAX_LOG_LINES = 40  # progress lines on stderr per run (checkpoints are still written every epoch)
 
@@ -72,7 +75,7 @@ def _make_plan(n: int, run: RunConfig, info: DistInfo) -> _Plan:
 
 def _log(msg: str, info: DistInfo) -> None:
     if info.is_main:
-        print(msg, file=sys.stderr, flush=True)
+        log.info(msg)
 
 
 class _Trainer:

@@ -78,7 +78,8 @@ def test_build_query_info_add_remove(runner, image_folder, tiny_model, tmp_path)
 
 
 def test_query_default_index_location(runner, image_folder, tiny_model):
-    assert runner.invoke(main, ["build-index", str(image_folder), "--model", str(tiny_model), "--device", "cpu"]).exit_code == 0
+    res = runner.invoke(main, ["build-index", str(image_folder), "--model", str(tiny_model), "--device", "cpu"])
+    assert res.exit_code == 0
     assert (image_folder / ".nacsearch" / "index.json").exists()
     q = sorted(image_folder.rglob("*.png"))[1]
     res = runner.invoke(main, ["query", str(q), "-k", "1", "--paths", "--device", "cpu"])

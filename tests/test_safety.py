@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from nacsearch.cli.main import main
 from nacsearch.indexer.build import build_index
-from nacsearch.indexer.index import FAISS_FILE, INDEX_JSON, Index, IndexError_
+from nacsearch.indexer.index import FAISS_FILE, INDEX_JSON, Index
 from tests.conftest import write_png
 
 

@@ -41,7 +41,8 @@ def _find(root: Path, stem: str) -> Path:
     for name in (stem, stem + ".gz"):
         if (root / name).is_file():
             return root / name
-    raise FileNotFoundError(f"{root}: missing {stem}[.gz] (install Debian's dataset-fashion-mnist or download the IDX files)")
+    raise FileNotFoundError(f"{root}: missing {stem}[.gz] (install Debian's dataset-fashion-mnist "
+                            f"or download the IDX files)")
 
 
 def load_fashion_mnist(root: str | Path = DEFAULT_PATH) -> ArrayImages:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 
 import torch
-from torch import nn
 from torch.nn import functional as F
 
 from nacsearch.objectives.base import Objective

@@ -1,8 +1,10 @@
 """The README's first command: sample images -> trained encoder -> index -> queries, offline."""
 from __future__ import annotations
 
-import sys
+import logging
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 
 def run_demo(out_dir: str | Path, count: int = 1000, epochs: int | None = None, device: str = "auto",
@@ -20,7 +22,7 @@ def run_demo(out_dir: str | Path, count: int = 1000, epochs: int | None = None, 
     images = out / "images"
     if not (images / "labels.csv").exists():
         info = write_sample_images(images, count)
-        print(f"wrote {info['count']} {info['source']} sample images to {images}", file=sys.stderr)
+        log.info("wrote %d %s sample images to %s", info["count"], info["source"], images)
     overrides = {"epochs": epochs} if epochs else {}
     build = build_index(images, out / "index", device=device, **overrides)
     with Index.open(out / "index") as index:
