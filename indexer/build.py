@@ -27,14 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 from tqdm import tqdm
 
 from nacsearch import codes as C
 from nacsearch.datasets.imagefolder import walk_images
 from nacsearch.device import resolve_device
 from nacsearch.encode import encode_images
-from nacsearch.imageio import ImageError, decode_image
+from nacsearch.imageio import ImageError, read_image, skip_row
 from nacsearch.indexer.index import SKIPPED, Index
 from nacsearch.indexer.layout import WriterLock, claim_index_dir
 from nacsearch.indexer.manage import prune_missing
@@ -71,7 +70,7 @@ def _plan(index: Index, paths: list[Path], report: AddReport) -> list[tuple[Path
         try:
             st = p.stat()
         except OSError as e:
-            report.skipped.append({"path": str(p), "reason": "unreadable", "detail": str(e)})
+            report.skipped.append(skip_row(p, ImageError("unreadable", e.strerror or str(e))))
             continue
         old = index.store.id_for_path(os.path.abspath(p))
         if old is not None:
@@ -86,12 +85,9 @@ def _plan(index: Index, paths: list[Path], report: AddReport) -> list[tuple[Path
 def _decode(item, channels: int, size: int):
     path, st, old = item
     try:
-        data = path.read_bytes()
-        arr = decode_image(data, channels, size)
+        arr, data = read_image(path, channels, size)
     except ImageError as e:
-        return None, {"path": str(path), "reason": e.reason, "detail": str(e)}
-    except OSError as e:
-        return None, {"path": str(path), "reason": "unreadable", "detail": str(e)}
+        return None, skip_row(path, e)
     rec = Record(path=str(path), abspath=os.path.abspath(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
                  sha256=hashlib.sha256(data).hexdigest())
     return (rec, arr, old), None
@@ -157,21 +153,9 @@ def decode_query(path: str | os.PathLike, channels: int, size: int) -> np.ndarra
     Raises :class:`ImageError` whose message starts with the file's path.
     """
     try:
-        return decode_image(Path(path).read_bytes(), channels, size)
+        return read_image(path, channels, size)[0]
     except ImageError as e:
         raise ImageError(e.reason, f"{path}: {e}") from None
-
-
-def _image_mode_channels(paths: list[Path]) -> int:
-    """1 if every sampled image is grayscale, else 3."""
-    for p in paths[:64]:
-        try:
-            with Image.open(p) as im:
-                if im.mode not in ("L", "LA", "I", "I;16", "1"):
-                    return 3
-        except (OSError, ValueError):
-            continue
-    return 1
 
 
 def train_on_folder(images: str | os.PathLike, out_dir: Path, bits: int, device: str, progress: bool,
@@ -180,12 +164,11 @@ def train_on_folder(images: str | os.PathLike, out_dir: Path, bits: int, device:
 
     ``resume=True`` continues an interrupted run found in ``out_dir``.
     """
-    from nacsearch.datasets.imagefolder import load_image_folder
-    from nacsearch.recipes import DEFAULT_FOLDER_SIZE, make_run_config
+    from nacsearch.datasets.imagefolder import folder_format, load_image_folder
+    from nacsearch.recipes import make_run_config
     from nacsearch.train import train
 
-    channels = _image_mode_channels(list(walk_images(images)))
-    size = overrides.pop("image_size", None) or DEFAULT_FOLDER_SIZE
+    channels, size = folder_format(images, None, overrides.pop("image_size", None))
     data = load_image_folder(images, channels, size, progress=progress).data
     run = make_run_config(channels, size, bits=bits, **overrides)
     train(run, data, out_dir, device=device, progress=progress, resume=resume)

@@ -134,6 +134,24 @@ def _reduce_jpeg(img: Image.Image, min_side: int) -> None:
         img.draft(img.mode, (max(1, int(w * scale)), max(1, int(h * scale))))
 
 
-def load_image(path: str | os.PathLike, channels: int, size: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
-    """Read and decode one image file; raises :class:`ImageError` (OSError for unreadable files)."""
-    return decode_image(Path(path).read_bytes(), channels, size, max_pixels)
+def read_image(path: str | os.PathLike, channels: int, size: int) -> tuple[np.ndarray, bytes]:
+    """Read a file once and decode it: (``uint8 (C, S, S)``, the file's bytes).
+
+    Every failure, an unreadable or vanished file included (reason ``unreadable``), raises
+    :class:`ImageError`; this is the one path training, indexing and queries decode through.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise ImageError("unreadable", e.strerror or str(e)) from None
+    return decode_image(data, channels, size), data
+
+
+def load_image(path: str | os.PathLike, channels: int, size: int) -> np.ndarray:
+    """:func:`read_image` without the bytes."""
+    return read_image(path, channels, size)[0]
+
+
+def skip_row(path: str | os.PathLike, err: ImageError) -> dict:
+    """The record of a file that was not used: ``{path, reason, detail}`` (``skipped.jsonl`` rows)."""
+    return {"path": str(path), "reason": err.reason, "detail": str(err)}

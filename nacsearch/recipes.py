@@ -8,9 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig
-from nacsearch.datasets import ArrayImages, native_format, open_dataset
-
-DEFAULT_FOLDER_SIZE = 32  # px; image folders are decoded at this size unless told otherwise
+from nacsearch.datasets import ArrayImages, open_dataset
 
 DEFAULTS = {
     "backbone": "small",
@@ -46,9 +44,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
 def load_training_data(spec: str, channels: int | None = None, image_size: int | None = None,
                        progress: bool = True) -> ArrayImages:
     """Open a dataset spec (``fashion-mnist:PATH``, ``cifar10:PATH``, ``mirflickr:PATH`` or a folder)."""
-    native = native_format(spec)
-    ch, size = native if native else (channels or 3, image_size or 32)
-    return open_dataset(spec, channels or ch, image_size or size, progress=progress)
+    return open_dataset(spec, channels, image_size, progress=progress)
 
 
 def fit(spec: str, out_dir: str | Path, device: str = "auto", resume: bool = False, progress: bool = True,

@@ -8,6 +8,7 @@ from nacsearch.datasets import load_cifar10, load_fashion_mnist, load_mirflickr,
 from nacsearch.datasets.fashion_mnist import read_idx
 from nacsearch.datasets.imagefolder import load_image_folder, walk_images
 from nacsearch.datasets.mirflickr import LABELS
+from tests.conftest import write_png
 
 
 def test_fashion_mnist_reads_gz_and_raw_idx(fmnist_dir):
@@ -119,3 +120,17 @@ def test_specs(fmnist_dir):
     assert parse_spec("./photos")[0] == "folder"
     d = open_dataset(f"fashion-mnist:{fmnist_dir}", channels=3, image_size=32, progress=False)
     assert d.images.shape == (60, 3, 32, 32)
+
+
+def test_one_folder_rule_for_train_and_build_index(image_folder, tmp_path):
+    """Grayscale photos: `train DIR` and `build-index DIR` both build a 1-channel, 32-px model."""
+    from nacsearch.datasets import dataset_format
+    from nacsearch.datasets.imagefolder import folder_format
+    from nacsearch.recipes import load_training_data
+
+    assert folder_format(image_folder) == (1, 32) == dataset_format(str(image_folder))
+    assert load_training_data(str(image_folder), progress=False).channels == 1
+    rgb = tmp_path / "rgb"
+    write_png(rgb / "a.png", np.zeros((8, 8, 3), np.uint8))
+    write_png(rgb / "b.png", np.zeros((8, 8), np.uint8))
+    assert folder_format(rgb) == (3, 32) and folder_format(rgb, 1, 48) == (1, 48)

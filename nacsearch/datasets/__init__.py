@@ -14,7 +14,7 @@ import numpy as np
 from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.datasets.cifar10 import load_cifar10
 from nacsearch.datasets.fashion_mnist import load_fashion_mnist
-from nacsearch.datasets.imagefolder import decode_paths, load_image_folder, walk_images
+from nacsearch.datasets.imagefolder import decode_paths, folder_format, load_image_folder, walk_images
 from nacsearch.datasets.mirflickr import load_mirflickr
 
 KINDS = ("fashion-mnist", "cifar10", "mirflickr")
@@ -29,17 +29,21 @@ def parse_spec(spec: str) -> tuple[str, Path]:
     return "folder", Path(spec)
 
 
-def native_format(spec: str) -> tuple[int, int] | None:
-    """(channels, image_size) a dataset kind comes in, or None for folders."""
-    return NATIVE.get(parse_spec(spec)[0])
+def dataset_format(spec: str, channels: int | None = None, image_size: int | None = None) -> tuple[int, int]:
+    """(channels, image_size) a spec is loaded at: given values, else the kind's native format,
+    else (folders) :func:`~nacsearch.datasets.imagefolder.folder_format`."""
+    kind, path = parse_spec(spec)
+    if kind == "folder":
+        return folder_format(path, channels, image_size)
+    ch, size = NATIVE[kind]
+    return channels or ch, image_size or size
 
 
 def open_dataset(spec: str, channels: int | None = None, image_size: int | None = None,
                  progress: bool = True) -> ArrayImages:
-    """Load a dataset spec into memory as uint8 images at the requested format."""
+    """Load a dataset spec into memory as uint8 images (format from :func:`dataset_format`)."""
     kind, path = parse_spec(spec)
-    ch, size = NATIVE.get(kind, (channels or 3, image_size or 64))
-    channels, image_size = channels or ch, image_size or size
+    channels, image_size = dataset_format(spec, channels, image_size)
     if kind == "folder":
         return load_image_folder(path, channels, image_size, progress=progress).data
     if kind == "mirflickr":
@@ -74,5 +78,5 @@ def convert(data: ArrayImages, channels: int, image_size: int) -> ArrayImages:
     return ArrayImages(x, data.labels, data.name)
 
 
-__all__ = ["ArrayImages", "open_dataset", "parse_spec", "native_format", "convert", "walk_images",
+__all__ = ["ArrayImages", "open_dataset", "parse_spec", "dataset_format", "folder_format", "convert", "walk_images",
            "load_fashion_mnist", "load_cifar10", "load_mirflickr", "load_image_folder", "decode_paths"]

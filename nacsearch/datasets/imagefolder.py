@@ -1,6 +1,7 @@
 """Image folders: a recursive walk that follows no symlink loops, and bulk decoding."""
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import sys
@@ -10,10 +11,11 @@ from pathlib import Path
 from typing import Iterator
 
 import numpy as np
+from PIL import Image
 from tqdm import tqdm
 
 from nacsearch.datasets.arrays import ArrayImages
-from nacsearch.imageio import ImageError, is_image_name, load_image
+from nacsearch.imageio import HIGH_DEPTH_MODES, ImageError, is_image_name, load_image, skip_row
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,30 @@ def walk_images(root: str | Path) -> Iterator[Path]:
                 yield Path(dirpath) / name
 
 
+DEFAULT_FOLDER_SIZE = 32  # px: image folders are decoded at this size unless told otherwise
+GRAY_MODES = ("1", "L", "LA", *HIGH_DEPTH_MODES)
+
+
+def folder_format(root: str | Path, channels: int | None = None, image_size: int | None = None,
+                  sample: int = 64) -> tuple[int, int]:
+    """(channels, image_size) for a folder: the one rule ``train`` and ``build-index`` share.
+
+    Channels: 1 when every one of the first ``sample`` readable images is grayscale, else 3;
+    size: :data:`DEFAULT_FOLDER_SIZE`.  Given values win.
+    """
+    if channels is None:
+        channels = 1
+        for p in itertools.islice(walk_images(root), sample):
+            try:
+                with Image.open(p) as im:
+                    if im.mode not in GRAY_MODES:
+                        channels = 3
+                        break
+            except (OSError, ValueError):
+                continue
+    return channels, image_size or DEFAULT_FOLDER_SIZE
+
+
 @dataclass
 class DecodedFolder:
     """Decoded images (in walk order), their paths, and the skipped files with reasons."""
@@ -60,9 +86,7 @@ def decode_paths(paths: list[Path], channels: int, size: int, threads: int = 4,
         try:
             return load_image(p, channels, size), None
         except ImageError as e:
-            return None, {"path": str(p), "reason": e.reason, "detail": str(e)}
-        except OSError as e:  # vanished or unreadable between walk and decode
-            return None, {"path": str(p), "reason": "unreadable", "detail": str(e)}
+            return None, skip_row(p, e)
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = list(tqdm(pool.map(one, paths), total=len(paths), desc="decode", unit="img",
