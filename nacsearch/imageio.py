@@ -13,20 +13,23 @@ of an 8-bit image decodes to the same pixels); float (``F``) samples are taken a
 NaN becomes 0.
 
 Memory is bounded: JPEGs are decoded at a reduced size (DCT scaling, at least 4x the
-target on the shorter side) and the pixels being decoded at once in this process are
-capped by :data:`DECODE_BUDGET` (a single image larger than the cap decodes alone).
+target on the shorter side); other large images are box-reduced right after decoding
+(integer factor, again at least 4x the target) before orientation and mode conversion,
+so a huge image is held once, not copied; and images of more than :data:`LARGE_PIXELS`
+decoded pixels are decoded one at a time, in one dedicated thread, whatever the number of
+decode threads (glibc keeps a freed allocation in the arena of the thread that made it,
+so huge decodes spread over n threads would hold n images' worth of memory).
 """
 from __future__ import annotations
 
 import io
 import os
-import threading
 import warnings
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm"})
 MAX_PIXELS = 89_478_485  # PIL's own decompression-bomb threshold; larger images are refused
@@ -45,29 +48,8 @@ def is_image_name(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
-class PixelBudget:
-    """At most ``limit`` pixels decoded at once across threads (larger requests wait, then run alone)."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit, self.used = limit, 0
-        self._cond = threading.Condition()
-
-    @contextmanager
-    def hold(self, pixels: int):
-        n = min(max(int(pixels), 0), self.limit)
-        with self._cond:
-            while self.used + n > self.limit:
-                self._cond.wait()
-            self.used += n
-        try:
-            yield
-        finally:
-            with self._cond:
-                self.used -= n
-                self._cond.notify_all()
-
-
-DECODE_BUDGET = PixelBudget(MAX_PIXELS)
+LARGE_PIXELS = 16_000_000  # decoded images above this size are decoded in the one large-decode thread
+_LARGE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nacsearch-large-decode")
 HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
@@ -108,10 +90,11 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
                 if img.width * img.height > max_pixels:
                     raise ImageError("too_large", f"{img.width}x{img.height} exceeds {max_pixels} pixels")
                 _reduce_jpeg(img, 4 * size)
-                with DECODE_BUDGET.hold(img.width * img.height):
-                    img.load()
-                    img = ImageOps.exif_transpose(img)
-                    return to_model_array(img, channels, size)
+                if img.width * img.height > LARGE_PIXELS:
+                    small = _LARGE.submit(_load_reduced, img, 4 * size).result()
+                else:
+                    small = _load_reduced(img, 4 * size)
+                return to_model_array(small, channels, size)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
@@ -122,6 +105,44 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
         msg = str(e)
         reason = "truncated" if "truncated" in msg.lower() or "broken data" in msg.lower() else "unreadable"
         raise ImageError(reason, msg or type(e).__name__) from None
+
+
+ORIENTATION = 0x0112  # EXIF tag
+_TRANSPOSE = {2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180, 4: Image.Transpose.FLIP_TOP_BOTTOM,
+              5: Image.Transpose.TRANSPOSE, 6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+              8: Image.Transpose.ROTATE_90}
+
+
+def _load_reduced(img: Image.Image, min_side: int) -> Image.Image:
+    """Decode, box-reduce and orient; the full-size pixels are freed before returning."""
+    img.load()
+    orientation = img.getexif().get(ORIENTATION)  # after load: a PNG's eXIf chunk may follow the pixels
+    small = _orient(_reduce(img, min_side), orientation)
+    if small is not img:
+        img.close()
+    return small
+
+
+def _orient(img: Image.Image, orientation) -> Image.Image:
+    """Apply an EXIF orientation (as ``ImageOps.exif_transpose`` does), after any size reduction."""
+    method = _TRANSPOSE.get(orientation)
+    return img.transpose(method) if method is not None else img
+
+
+def _reduce(img: Image.Image, min_side: int) -> Image.Image:
+    """Box-reduce a decoded image by an integer factor keeping its shorter side >= ``min_side``.
+
+    Everything after this step (orientation, mode conversion, the final resize) then works on a
+    small image instead of copying a huge one several times.  Images under 2x ``min_side`` are
+    returned as they are.
+    """
+    factor = min(img.size) // min_side
+    if factor < 2:
+        return img
+    try:
+        return img.reduce(factor)
+    except ValueError:  # a mode reduce() does not support (palette, 1-bit): convert small steps later
+        return img
 
 
 def _reduce_jpeg(img: Image.Image, min_side: int) -> None:

@@ -402,40 +402,64 @@ def test_a_second_writer_is_told_another_process_is_updating(runner, built, imag
 
 # -- 10. memory on huge images -----------------------------------------------------------------------
 
-def test_large_decodes_are_bounded_and_jpegs_decode_reduced(tmp_path, monkeypatch):
+def test_large_decodes_run_one_at_a_time_and_jpegs_decode_reduced(tmp_path, monkeypatch):
+    """Huge images decode in one thread, one at a time (memory stays one image); JPEGs DCT-scale."""
+    import threading
     from concurrent.futures import ThreadPoolExecutor
 
     from PIL import Image
 
     from nacsearch import imageio
 
-    budget = imageio.PixelBudget(3_000_000)
-    peak = {"used": 0, "holders": 0, "max_holders": 0}
-    real_hold = budget.hold
+    seen = {"threads": set(), "now": 0, "max": 0, "pixels": []}
+    lock = threading.Lock()
+    real = imageio._load_reduced
 
-    def watched(pixels):
-        cm = real_hold(pixels)
+    def watched(img, min_side):
+        with lock:
+            seen["now"] += 1
+            seen["max"] = max(seen["max"], seen["now"])
+            seen["threads"].add(threading.current_thread().name)
+            seen["pixels"].append(img.width * img.height)
+        try:
+            return real(img, min_side)
+        finally:
+            with lock:
+                seen["now"] -= 1
 
-        class Watch:
-            def __enter__(self):
-                cm.__enter__()
-                peak["holders"] += 1
-                peak["max_holders"] = max(peak["max_holders"], peak["holders"])
-                peak["used"] = max(peak["used"], budget.used)
-
-            def __exit__(self, *exc):
-                peak["holders"] -= 1
-                return cm.__exit__(*exc)
-        return Watch()
-
-    monkeypatch.setattr(budget, "hold", watched)
-    monkeypatch.setattr(imageio, "DECODE_BUDGET", budget)
+    monkeypatch.setattr(imageio, "_load_reduced", watched)
+    monkeypatch.setattr(imageio, "LARGE_PIXELS", 1_000_000)
     for i in range(4):
-        Image.new("L", (2000, 1000), 40 * i).save(tmp_path / f"big{i}.png")   # 2 Mpx each
-    Image.new("RGB", (4000, 3000), (10, 20, 30)).save(tmp_path / "camera.jpg", quality=90)
+        Image.new("L", (2000, 1000), 40 * i).save(tmp_path / f"big{i}.png")   # 2 Mpx each: "large" here
     with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda p: imageio.load_image(p, 1, 32), sorted(tmp_path.glob("big*.png"))))
-    assert peak["max_holders"] == 1 and peak["used"] <= 3_000_000
-    peak.update(used=0)
-    arr = imageio.load_image(tmp_path / "camera.jpg", 3, 32)
-    assert arr.shape == (3, 32, 32) and peak["used"] <= 4000 * 3000 // 16  # DCT-scaled, not 12 Mpx
+        out = list(pool.map(lambda p: imageio.load_image(p, 1, 32), sorted(tmp_path.glob("big*.png"))))
+    assert [int(a.mean()) for a in out] == [0, 40, 80, 120]
+    assert seen["max"] == 1 and len(seen["threads"]) == 1
+    assert next(iter(seen["threads"])).startswith("nacsearch-large-decode")
+    Image.new("RGB", (4000, 3000), (10, 20, 30)).save(tmp_path / "camera.jpg", quality=90)
+    seen["pixels"].clear()
+    assert imageio.load_image(tmp_path / "camera.jpg", 3, 32).shape == (3, 32, 32)
+    assert seen["pixels"] == [500 * 375]  # DCT-scaled by 8 before decoding, not 12 Mpx
+
+
+@pytest.mark.parametrize("size", [(64, 40), (1600, 1000)])
+def test_exif_orientation_is_applied_on_the_small_and_the_reduced_path(tmp_path, size):
+    from PIL import Image, ImageOps
+
+    from nacsearch.imageio import load_image, to_model_array
+
+    w, h = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    arr = ((xx * 255 // w) ^ (yy * 3 % 256)).astype(np.uint8)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise to display
+    Image.fromarray(arr).save(tmp_path / "o.png", exif=exif)
+    with Image.open(tmp_path / "o.png") as im:  # the reference: full-size transpose, then the model resize
+        ref = to_model_array(ImageOps.exif_transpose(im), 1, 32).astype(int)
+    got = load_image(tmp_path / "o.png", 1, 32).astype(int)
+    unrotated = to_model_array(Image.fromarray(arr), 1, 32).astype(int)
+    if max(size) < 128:
+        np.testing.assert_array_equal(got, ref)
+    else:  # box reduction first: the same picture within rounding
+        assert np.abs(got - ref).mean() < 2
+    assert np.abs(got - ref).mean() < np.abs(unrotated - ref).mean() / 4
