@@ -28,13 +28,13 @@ from nacsearch.checkpoint import CONFIG, WEIGHTS, CheckpointError, load_model, r
 from nacsearch.indexer.binary_index import BinaryIndex, IndexParams
 from nacsearch.indexer.layout import (FAISS_FILE, INDEX_JSON, MODEL_DIR, SKIPPED, STORE_DIR, IndexError_,
                                       WriterLock, check_members, claim_index_dir)
+from nacsearch.indexer.meta import FORMAT, FORMAT_VERSION, check_meta, model_mismatch
 from nacsearch.indexer.store import Store, StoreError
 from nacsearch.provenance import provenance, read_json, write_json
 from nacsearch.safeio import atomic_write_bytes, read_bytes
 
 __all__ = ["Index", "IndexError_", "default_index_dir", "find_index", "FAISS_FILE", "INDEX_JSON", "MODEL_DIR",
            "SKIPPED", "STORE_DIR"]
-FORMAT, FORMAT_VERSION = "nacsearch-index", 1
 VERIFY_SAMPLE = 256
 log = logging.getLogger(__name__)
 
@@ -43,33 +43,6 @@ def default_index_dir(images: str | os.PathLike) -> Path:
     """``IMAGES/.nacsearch`` for a folder, ``<parent>/.nacsearch`` for a single file."""
     p = Path(images)
     return (p if p.is_dir() else p.parent) / ".nacsearch"
-
-
-def _check_meta(root: Path, meta) -> IndexParams:
-    """Validate every field of index.json that is used; returns its IndexParams."""
-    where = root / INDEX_JSON
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT or meta.get("format_version") != FORMAT_VERSION:
-        raise IndexError_(f"{where}: not a {FORMAT} v{FORMAT_VERSION} file")
-    shapes = {"params": dict, "model": dict, "counts": dict}
-    for key, typ in shapes.items():
-        if not isinstance(meta.get(key), typ):
-            raise IndexError_(f"{where}: field {key!r} is missing or not an object")
-    m, c = meta["model"], meta["counts"]
-    if not isinstance(m.get("sha256"), str) or not all(isinstance(m.get(k), dict) for k in ("config", "objective")):
-        raise IndexError_(f"{where}: field 'model' lacks the model's sha256, config or objective")
-    for key in ("records", "faiss_ntotal", "id_sum"):
-        if not isinstance(c.get(key), int) or isinstance(c.get(key), bool) or c[key] < 0:
-            raise IndexError_(f"{where}: counts.{key} is not a non-negative integer")
-    try:
-        return IndexParams(**meta["params"])
-    except (TypeError, ValueError) as e:
-        raise IndexError_(f"{where}: invalid params: {e}") from None
-
-
-def _model_mismatch(have: dict, want: dict) -> str | None:
-    """The model config fields that differ between the index's record and model/config.json."""
-    diff = [f"{k}: {want.get(k)!r} -> {have.get(k)!r}" for k in sorted(set(have) | set(want)) if have.get(k) != want.get(k)]
-    return ", ".join(diff) or None
 
 
 class Index:
@@ -128,14 +101,14 @@ class Index:
             raise IndexError_(f"{root}: no index here (missing {INDEX_JSON}); build one with 'nacsearch build-index'")
         check_members(root)
         meta = read_json(root / INDEX_JSON)
-        params = _check_meta(root, meta)
+        params = check_meta(root, meta)
         try:
             model_meta = read_meta(root / MODEL_DIR)
         except CheckpointError as e:
             raise IndexError_(f"{root}: invalid index: {e}") from None
         if model_meta["weights_sha256"] != meta["model"]["sha256"]:
             raise IndexError_(f"{root}: stored model does not match index.json (hash differs)")
-        diff = _model_mismatch(model_meta["config"].get("model", {}), meta["model"]["config"])
+        diff = model_mismatch(model_meta["config"].get("model", {}), meta["model"]["config"])
         if diff:
             raise IndexError_(f"{root}: {MODEL_DIR}/{CONFIG} was changed after indexing ({diff}); "
                               f"query codes would not match the stored ones")

@@ -25,7 +25,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -33,14 +32,11 @@ from typing import Iterable
 import lmdb
 import numpy as np
 
+from nacsearch.indexer.lmdb_file import DATA_FILE, StoreError, check_data_file
+
 INITIAL_MAP = 1 << 30
 LAYOUT = 2          # 1: paths keyed by UTF-8 text; 2: by SHA-256 of the path bytes
 MAX_ID = (1 << 63) - 1
-DATA_FILE = "data.mdb"
-
-
-class StoreError(ValueError):
-    """The LMDB store is damaged, unwritable, or a record in it cannot be read."""
 
 
 def id_key(i: int) -> bytes:
@@ -78,32 +74,6 @@ class Record:
     @classmethod
     def from_json(cls, b: bytes) -> "Record":
         return cls(**json.loads(b))
-
-
-def check_data_file(store_dir: Path) -> None:
-    """Refuse a ``data.mdb`` shorter than its newest meta page says (mapping it would SIGBUS)."""
-    f = store_dir / DATA_FILE
-    if not f.is_file():
-        return
-    size = f.stat().st_size
-    with open(f, "rb") as fh:
-        head = fh.read(16 + 48)
-        if size == 0:
-            raise StoreError(f"{f} is empty (the store was truncated); restore it or rebuild the index")
-        if len(head) < 64 or struct.unpack_from("<I", head, 16)[0] != 0xBEEFC0DE:
-            raise StoreError(f"{f} is not an LMDB file (damaged)")
-        psize = struct.unpack_from("<I", head, 40)[0]
-        metas = []
-        for page in (0, 1):
-            fh.seek(page * psize + 16)
-            raw = fh.read(136)
-            if len(raw) < 136:
-                raise StoreError(f"{f} is truncated ({size} bytes)")
-            last_pg, txnid = struct.unpack_from("<QQ", raw, 120)
-            metas.append((txnid, last_pg))
-    need = (max(metas)[1] + 1) * psize
-    if size < need:
-        raise StoreError(f"{f} is truncated ({size} of {need} bytes); restore it or rebuild the index")
 
 
 class Store:

@@ -463,3 +463,14 @@ def test_exif_orientation_is_applied_on_the_small_and_the_reduced_path(tmp_path,
     else:  # box reduction first: the same picture within rounding
         assert np.abs(got - ref).mean() < 2
     assert np.abs(got - ref).mean() < np.abs(unrotated - ref).mean() / 4
+
+
+@pytest.mark.slow
+def test_fault_injection_kills_leave_a_consistent_index(tmp_path):
+    """A short run of benchmarks/fault_injection.py (the recorded run uses 60 kills)."""
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "fault_injection.py"
+    res = subprocess.run([sys.executable, str(script), "--kills", "8", "--work", str(tmp_path / "fi")],
+                         capture_output=True, text=True, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    tally = json.loads(res.stdout)
+    assert tally["kills"] == 8 and tally["problems"] == []
