@@ -73,3 +73,25 @@ def test_reopens_after_fork(tmp_path):
     _, status = os.waitpid(pid, 0)
     assert os.WEXITSTATUS(status) == 0
     assert st.count() == 1
+
+
+def test_a_layout_1_store_is_rekeyed_by_path_hash_on_a_writable_open(tmp_path):
+    """Stores written before path hashing keyed ``paths`` by UTF-8 text; reads and writes keep working."""
+    st = Store(tmp_path / "db", 1)
+    st.add([rec(0), rec(1)], np.zeros((2, 1), np.uint8))
+    with st.env.begin(write=True) as txn:  # rewrite as layout 1: text keys, no layout marker
+        paths = st.db("paths")
+        txn.drop(paths, delete=False)
+        for i in (0, 1):
+            txn.put(f"/abs/p{i}.png".encode(), S.id_key(i), db=paths)
+        txn.delete(b"layout", db=st.db("meta"))
+    st.close()
+    old = Store(tmp_path / "db", 1, readonly=True)
+    assert old.id_for_path("/abs/p1.png") == 1  # read-only: the old keys are read as they are
+    old.close()
+    st = Store(tmp_path / "db", 1)
+    assert st.id_for_path("/abs/p1.png") == 1 and st.id_for_path("/abs/p0.png") == 0
+    with st.env.begin() as txn:
+        keys = [k for k, _ in txn.cursor(db=st.db("paths"))]
+    assert sorted(keys) == sorted(S.path_key(f"/abs/p{i}.png") for i in (0, 1))
+    assert st.delete([0]) == 1 and st.id_for_path("/abs/p0.png") is None
