@@ -21,9 +21,11 @@ class ModelConfig:
     bits: int = 64                   # code length d (multiple of 8, 8..256)
     image_size: int = 32             # images are resized to image_size x image_size
     channels: int = 1                # 1 = grayscale, 3 = RGB
-    width: int = 64                  # base channel width of the 'small' backbone
+    width: int = 16                  # base channel width of the 'small' backbone (~300-480 img/s of two-view
+    #                                  training on 2 CPU cores at 28 px)
     hidden: int = 0                  # hidden width of the code/inference heads (0 = feature dim)
-    head_gain: float = 1.0           # multiplies the default init of the heads' last layers (scale of u at init)
+    head_gain: float = 16.0          # multiplies the default init of the heads' last layers (scale of u at init):
+    #                                  16 starts tanh(u) out of its linear regime; 1 and 48 were worse
     mean: tuple[float, ...] = (0.5,)  # per-channel normalisation mean (len == channels)
     std: tuple[float, ...] = (0.5,)   # per-channel normalisation std (len == channels)
 
@@ -51,7 +53,7 @@ class ModelConfig:
 class ViewConfig:
     """Two-view augmentation (SimCLR family); strength scales jitter and crop together."""
 
-    crop_scale: tuple[float, float] = (0.25, 1.0)  # RandomResizedCrop area range
+    crop_scale: tuple[float, float] = (0.6, 1.0)  # RandomResizedCrop area range (0.6, 0.8 beat 0.3 by ~0.07 mAP)
     crop_ratio: tuple[float, float] = (0.75, 1.3333333)  # aspect ratio range
     flip: float = 0.5                # horizontal flip probability
     jitter: float = 0.4              # brightness/contrast (and saturation) jitter strength
@@ -81,7 +83,7 @@ class ObjectiveConfig:
     """Which loss trains the code head."""
 
     name: str = "nac"                # nac (BSC mutual information) | simclr (NT-Xent) | distillhash (pairwise)
-    p: float = 0.4                   # NAC channel flip probability, 0 < p < 0.5
+    p: float = 0.08                  # NAC channel flip probability, 0 < p < 0.5 (0.08 beat 0.15; 0.25-0.4 worse)
     temperature: float = 0.2         # SimCLR temperature
 
     def __post_init__(self) -> None:
@@ -102,8 +104,8 @@ class ObjectiveConfig:
 class TrainConfig:
     """Optimisation schedule; device and seed are explicit."""
 
-    epochs: int = 30                 # passes over the training images
-    batch_size: int = 256            # images per step (two views each)
+    epochs: int = 40                 # passes over the training images
+    batch_size: int = 32             # images per step (two views each); 32 beat 64 by 0.03 mAP, 16 ties but is slower
     lr: float = 2e-3                 # peak learning rate
     weight_decay: float = 1e-4       # decoupled weight decay
     optimizer: str = "adamw"         # adamw | lars | sgd

@@ -1,7 +1,9 @@
-"""Default training recipes: the settings ``nacsearch train`` and ``build-index`` use.
+"""The training recipe ``nacsearch train`` and ``build-index`` use: the config dataclasses' defaults.
 
-The defaults were chosen on the Fashion-MNIST validation split (queries drawn from the
-training images, see ``benchmarks/RESULTS.md``); every value can be overridden.
+Those defaults are the tuned recipe, chosen on the Fashion-MNIST validation split (queries
+drawn from the training images; tuning log in ``benchmarks/RESULTS.md``) -- they live in
+``nacsearch/config.py`` and nowhere else.  This module fills in what depends on the data
+(channels, size, normalisation, grayscale views for RGB only) and applies overrides.
 """
 from __future__ import annotations
 
@@ -10,17 +12,9 @@ from pathlib import Path
 from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig
 from nacsearch.datasets import ArrayImages, open_dataset
 
-DEFAULTS = {
-    "backbone": "small",
-    "width": 16,          # 'small' CNN base width: ~300-480 img/s of two-view training on 2 CPU cores at 28 px
-    "head_gain": 16.0,    # starts tanh(u) out of its linear regime; 1 (plain init) and 48 (saturated) were worse
-    "p": 0.08,            # channel flip probability; 0.08 beat 0.15 at 16 and 64 bits (tied at 32), 0.25-0.4 worse
-    "epochs": 40,
-    "batch_size": 32,     # 32 beat 64 by 0.03 validation mAP at the same epochs and img/s; 16 ties 32 but is slower
-    "lr": 2e-3,
-    "crop_scale": (0.6, 1.0),  # 0.6 and 0.8 beat 0.3 by ~0.07 validation mAP (InfoMin: views are a knob)
-    "jitter": 0.4,
-}
+
+def _given(**kw) -> dict:
+    return {k: v for k, v in kw.items() if v is not None}
 
 
 def make_run_config(channels: int, image_size: int, bits: int = 64, objective: str = "nac",
@@ -28,16 +22,14 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
                     seed: int = 0, max_steps: int = 0, optimizer: str = "adamw",
                     views: ViewConfig | None = None) -> RunConfig:
-    """A full RunConfig from the recipe defaults and any overrides (None = default)."""
-    d = DEFAULTS
+    """A full RunConfig from the config defaults and any overrides (None = default)."""
     mean = (0.5,) * channels
-    model = ModelConfig(backbone=backbone or d["backbone"], bits=bits, image_size=image_size,
-                        channels=channels, width=width or d["width"], head_gain=d["head_gain"], mean=mean, std=mean)
-    views = views or ViewConfig(crop_scale=d["crop_scale"], jitter=d["jitter"],
-                                grayscale_p=0.2 if channels == 3 else 0.0)
-    obj = ObjectiveConfig(name=objective, p=p if p is not None else d["p"])
-    train = TrainConfig(epochs=epochs or d["epochs"], batch_size=batch_size or d["batch_size"],
-                        lr=lr or d["lr"], seed=seed, max_steps=max_steps, optimizer=optimizer)
+    model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
+                        **_given(backbone=backbone, width=width))
+    views = views or ViewConfig(grayscale_p=ViewConfig.grayscale_p if channels == 3 else 0.0)
+    obj = ObjectiveConfig(name=objective, **_given(p=p))
+    train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
+                        **_given(epochs=epochs, batch_size=batch_size, lr=lr))
     return RunConfig(model=model, views=views, objective=obj, train=train)
 
 

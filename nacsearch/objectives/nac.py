@@ -59,7 +59,7 @@ class NACLoss(Objective):
 
     needs_inference_head = True
 
-    def __init__(self, p: float = 0.4) -> None:
+    def __init__(self, p: float) -> None:
         super().__init__()
         if not 0 < p < 0.5:
             raise ValueError(f"p must be in (0, 0.5), got {p}")
