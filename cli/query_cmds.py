@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import device_option, echo_json, echo_paths, fail, os_error_message, shown
+from nacsearch.cli.common import call, device_option, echo_json, echo_paths, fail, shown
 
 
 @click.command("query")
@@ -29,21 +29,15 @@ def query_cmd(images, index_dir, k, radius, as_json, paths_only, null, device):
     In the table, control characters and bytes that are not UTF-8 are shown as
     backslash escapes; --json, and --paths in a pipe, give them exactly.
     """
-    from nacsearch.indexer.index import Index, find_index
-    from nacsearch.indexer.search import search_images
     from nacsearch.imageio import ImageError
+    from nacsearch.indexer.search import query_files
 
     if radius is None and k == 0:
         fail("-k must be >= 1 without --radius")
     try:
-        with Index.open(index_dir or find_index(images[0]), readonly=True) as index:
-            results = search_images(index, list(images), k=k, radius=radius, device=device)
-    except (ValueError, FileNotFoundError) as e:
-        fail(shown(str(e)))
+        results = call(query_files, list(images), index_dir, k=k, radius=radius, device=device)
     except ImageError as e:
         fail(shown(f"cannot read query image {e} ({e.reason})"))
-    except OSError as e:
-        fail(shown(os_error_message(e)))
     if as_json:
         echo_json([{"query": q, "k": k, "radius": radius, "hits": [h.to_dict() for h in hits]}
                    for q, hits in zip(images, results)])
@@ -65,15 +59,9 @@ def query_cmd(images, index_dir, k, radius, as_json, paths_only, null, device):
 @click.option("--json", "as_json", is_flag=True)
 def info_cmd(index_dir, as_json):
     """Counts, bits, model, index type, bit balance and disk size of an index."""
-    from nacsearch.indexer.index import Index
+    from nacsearch.indexer.manage import index_info
 
-    try:
-        with Index.open(index_dir, readonly=True) as index:
-            info = index.info()
-    except ValueError as e:
-        fail(shown(str(e)))
-    except OSError as e:
-        fail(shown(os_error_message(e)))
+    info = call(index_info, index_dir)
     if as_json:
         echo_json(info)
         return

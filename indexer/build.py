@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import os
 import sys
 import time
@@ -39,8 +38,6 @@ from nacsearch.indexer.layout import WriterLock, claim_index_dir
 from nacsearch.indexer.manage import prune_missing
 from nacsearch.indexer.store import Record
 from nacsearch.safeio import append_lines
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -70,7 +67,7 @@ def _plan(index: Index, paths: list[Path], report: AddReport) -> list[tuple[Path
         try:
             st = p.stat()
         except OSError as e:
-            report.skipped.append(skip_row(p, ImageError("unreadable", e.strerror or str(e))))
+            report.skipped.append(skip_row(p, ImageError.unreadable(e)))
             continue
         old = index.store.id_for_path(os.path.abspath(p))
         if old is not None:

@@ -28,6 +28,7 @@ from nacsearch.checkpoint import CONFIG, WEIGHTS, CheckpointError, load_model, r
 from nacsearch.indexer.binary_index import BinaryIndex, IndexParams
 from nacsearch.indexer.layout import (FAISS_FILE, INDEX_JSON, MODEL_DIR, SKIPPED, STORE_DIR, IndexError_,
                                       WriterLock, check_members, claim_index_dir)
+from nacsearch.indexer.lmdb_file import DATA_FILE
 from nacsearch.indexer.meta import FORMAT, FORMAT_VERSION, check_meta, model_mismatch
 from nacsearch.indexer.store import Store, StoreError
 from nacsearch.provenance import provenance, read_json, write_json
@@ -127,7 +128,7 @@ class Index:
         expected_next = int(c.get("next_id") or 0)
         damaged = f"{self.root / STORE_DIR} is missing or was replaced"
         advice = "restore it from a backup, or build a new index into another folder"
-        if not (self.root / STORE_DIR / "data.mdb").is_file():
+        if not (self.root / STORE_DIR / DATA_FILE).is_file():
             if c["records"] or expected_next:
                 raise IndexError_(f"{damaged}: index.json records {c['records']} images; {advice}")
             if self.readonly:

@@ -16,13 +16,12 @@ an index holding one is refused before anything is read or written.
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import threading
 from pathlib import Path
 
-from nacsearch.safeio import UnsafePathError, atomic_write_text, refuse_symlinks
+from nacsearch.safeio import UnsafePathError, atomic_write_text, open_nofollow, refuse_symlinks
 
 INDEX_JSON, MODEL_DIR, STORE_DIR, FAISS_FILE, SKIPPED = "index.json", "model", "store.lmdb", "faiss.index", "skipped.jsonl"
 OWNER, LOCK_FILE = "nacsearch.owner", "write.lock"
@@ -87,12 +86,11 @@ class WriterLock:
         return self
 
     def _lock(self) -> int:
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         try:
-            fd = os.open(self.key, flags, 0o644)
+            fd = open_nofollow(self.key, os.O_RDWR | os.O_CREAT)
+        except UnsafePathError as e:
+            raise IndexError_(f"{e.strerror}; refusing to use {self.root}") from None
         except OSError as e:
-            if e.errno == errno.ELOOP:
-                raise IndexError_(f"{self.key} is a symbolic link; refusing to use {self.root}") from None
             raise IndexError_(f"cannot update {self.root}: {e.strerror} (read-only?)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

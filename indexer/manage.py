@@ -31,6 +31,12 @@ def remove_paths(index: Index, items: list[str]) -> dict:
     return {"removed": n, "not_found": missing, "records": index.store.count()}
 
 
+def index_info(index_dir: str | os.PathLike) -> dict:
+    """:meth:`Index.info` of an index opened read-only."""
+    with Index.open(index_dir, readonly=True) as index:
+        return index.info()
+
+
 def remove_from_index(index_dir: str | os.PathLike, items: list[str]) -> dict:
     """Open an index and :func:`remove_paths` from it."""
     with Index.open(index_dir) as index:

@@ -60,6 +60,15 @@ def search_codes(index: Index, codes: np.ndarray, k: int = 10, radius: int | Non
     return out
 
 
+def query_files(images: list[str | os.PathLike], index_dir: str | os.PathLike | None = None, k: int = 10,
+                radius: int | None = None, device: str = "auto") -> list[list[Hit]]:
+    """Open an index read-only (given, or the ``.nacsearch`` found beside the first image) and search."""
+    from nacsearch.indexer.index import find_index
+
+    with Index.open(index_dir or find_index(images[0]), readonly=True) as index:
+        return search_images(index, list(images), k, radius, device)
+
+
 def search_images(index: Index, paths: list[str | os.PathLike], k: int = 10, radius: int | None = None,
                   device: str = "auto") -> list[list[Hit]]:
     """Encode the query images with the index's model and search."""

@@ -42,6 +42,11 @@ class ImageError(Exception):
         super().__init__(detail)
         self.reason = reason
 
+    @classmethod
+    def unreadable(cls, e: OSError) -> "ImageError":
+        """A file that could not be read or stat'ed (vanished, permissions, I/O error)."""
+        return cls("unreadable", e.strerror or str(e))
+
 
 def is_image_name(path: str | os.PathLike) -> bool:
     """True for file names with a known image extension (case-insensitive)."""
@@ -164,7 +169,7 @@ def read_image(path: str | os.PathLike, channels: int, size: int) -> tuple[np.nd
     try:
         data = Path(path).read_bytes()
     except OSError as e:
-        raise ImageError("unreadable", e.strerror or str(e)) from None
+        raise ImageError.unreadable(e) from None
     return decode_image(data, channels, size), data
 
 

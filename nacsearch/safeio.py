@@ -55,29 +55,26 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def append_lines(path: str | os.PathLike, lines: Iterable[str]) -> None:
-    """Append text lines (each should end in a newline) to ``path``; refuses symlinks."""
-    path = Path(path)
+def open_nofollow(path: str | os.PathLike, flags: int, mode: int = 0o644) -> int:
+    """``os.open`` that refuses a symlink as the last component (:class:`UnsafePathError`)."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _NOFOLLOW | _CLOEXEC, 0o644)
+        return os.open(path, flags | _NOFOLLOW | _CLOEXEC, mode)
     except OSError as e:
         if e.errno == errno.ELOOP:
-            raise _symlink_error(path) from None
+            raise _symlink_error(Path(path)) from None
         raise
+
+
+def append_lines(path: str | os.PathLike, lines: Iterable[str]) -> None:
+    """Append text lines (each should end in a newline) to ``path``; refuses symlinks."""
+    fd = open_nofollow(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
     with os.fdopen(fd, "a", encoding="utf-8", errors="backslashreplace") as f:
         f.writelines(lines)
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
     """Read a whole file; refuses a symlink (``UnsafePathError``)."""
-    path = Path(path)
-    try:
-        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
-    except OSError as e:
-        if e.errno == errno.ELOOP:
-            raise _symlink_error(path) from None
-        raise
-    with os.fdopen(fd, "rb") as f:
+    with os.fdopen(open_nofollow(path, os.O_RDONLY), "rb") as f:
         return f.read()
 
 
