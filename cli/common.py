@@ -28,6 +28,21 @@ def bits_option(default: int | None = 64):
                         help="Code length in bits (multiple of 8, 8-256).")
 
 
+def budget_options(prefix: str = ""):
+    """``--[train-]minutes`` and ``--[train-]images``: the training budget (defaults: ``TrainConfig``)."""
+    from nacsearch.config import TrainConfig
+
+    def wrap(f):
+        f = click.option(f"--{prefix}images", "max_images", type=click.IntRange(0), default=None,
+                         help=f"Train on a seeded sample of at most N images, then encode them all "
+                              f"(0 = all) [{TrainConfig.max_images}].")(f)
+        return click.option(f"--{prefix}minutes", "minutes", type=click.FloatRange(0), default=None,
+                            help=f"Training time budget: steps are timed first and the run is planned to fit; "
+                                 f"the plan and ETA are printed (0 = no budget, epochs decide) "
+                                 f"[{TrainConfig.minutes:g}].")(f)
+    return wrap
+
+
 def device_option():
     return click.option("--device", default="auto", show_default=True,
                         help="Torch device: auto (CUDA if available, else CPU), cpu, cuda, cuda:1, ...")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import bits_option, call, device_option, echo_json, log, shown
+from nacsearch.cli.common import bits_option, budget_options, call, device_option, echo_json, log, shown
+from nacsearch.indexer.params import INDEX_TYPES
 
 INDEX_HELP = "Index directory [default: IMAGES/.nacsearch]."
 
@@ -29,15 +30,18 @@ def _report(res: dict, as_json: bool) -> None:
 @click.option("--model", "model_dir", type=click.Path(exists=True, file_okay=False), default=None,
               help="Trained model directory; without it a NAC encoder is trained on IMAGES first.")
 @bits_option(default=None)
-@click.option("--index-type", type=click.Choice(["flat", "hash", "multihash", "ivf"]), default="flat", show_default=True,
+@click.option("--index-type", type=click.Choice(INDEX_TYPES), default=INDEX_TYPES[0], show_default=True,
               help="flat = exact; hash/multihash = fast Hamming-radius search; ivf = large collections.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Training epochs when no --model is given.")
+@click.option("--epochs", type=click.IntRange(1), default=None,
+              help="At most this many training epochs when no --model is given [recipe default].")
+@budget_options("train-")
 @click.option("--image-size", type=click.IntRange(8, 1024), default=None,
               help="Input size of an encoder trained here [32 px].")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
-def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, image_size, batch_size, device, as_json):
+def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, minutes, max_images, image_size,
+                    batch_size, device, as_json):
     """Index every image under IMAGES (recursively) for Hamming search.
 
     Rerunning the same command resumes an interrupted build and indexes only new or
@@ -47,9 +51,10 @@ def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, imag
     """
     from nacsearch.indexer.build import build_index
 
-    overrides = {k: v for k, v in (("epochs", epochs), ("image_size", image_size)) if v}
+    overrides = {k: v for k, v in (("epochs", epochs), ("image_size", image_size), ("minutes", minutes),
+                                   ("max_images", max_images)) if v is not None}
     res = call(build_index, images, index_dir, model_dir, bits, index_type, batch_size, device, **overrides)
-    _report(res, as_json)
+    _report(res.to_dict(), as_json)
 
 
 @click.command("add")
@@ -68,7 +73,7 @@ def add_cmd(images, index_dir, batch_size, prune, device, as_json):
     from nacsearch.indexer.build import add_to_index
 
     res = call(add_to_index, images, index_dir, batch_size=batch_size, device=device, prune=prune)
-    _report(res, as_json)
+    _report(res.to_dict(), as_json)
 
 
 @click.command("remove")

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import bits_option, call, device_option, echo_json, fail, log
+from nacsearch.cli.common import bits_option, budget_options, call, device_option, echo_json, fail, log
+from nacsearch.config import BACKBONES, OPTIMIZERS
 
 DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist:PATH, cifar10:PATH, "
              "mirflickr:PATH for the datasets as distributed.")
@@ -13,16 +14,17 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
 @click.argument("data")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @bits_option()
-@click.option("--backbone", type=click.Choice(["small", "resnet18", "vgg16_bn"]), default="small", show_default=True)
+@click.option("--backbone", type=click.Choice(BACKBONES), default=BACKBONES[0], show_default=True)
 @click.option("--objective", type=click.Choice(["nac", "simclr"]), default="nac", show_default=True,
               help="nac = binary-symmetric-channel MI (the method); simclr = NT-Xent ablation.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Passes over the data [recipe default].")
 @click.option("--max-steps", type=click.IntRange(0), default=0, help="Stop after N steps (0 = no limit).")
+@budget_options()
 @click.option("--p", "p", type=click.FloatRange(0, 0.5, min_open=True, max_open=True), default=None,
               help="Channel flip probability [recipe default].")
 @click.option("--batch-size", type=click.IntRange(2), default=None)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None)
-@click.option("--optimizer", type=click.Choice(["adamw", "lars", "sgd"]), default="adamw", show_default=True)
+@click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=OPTIMIZERS[0], show_default=True)
 @click.option("--image-size", type=click.IntRange(8, 1024), default=None,
               help="Input size in pixels [the dataset's native size; 32 for folders].")
 @click.option("--channels", type=click.Choice(["1", "3"]), default=None, help="1 = grayscale, 3 = RGB.")
@@ -32,7 +34,7 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
-def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, p, batch_size, lr, optimizer,
+def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, minutes, max_images, p, batch_size, lr, optimizer,
               image_size, channels, backbone_weights, device, seed, resume, as_json):
     from pathlib import Path
 
@@ -43,7 +45,7 @@ def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, p, ba
     res = call(fit, data, out_dir, device=device, resume=resume, channels=int(channels) if channels else None,
                image_size=image_size, backbone_weights=backbone_weights, bits=bits, backbone=backbone,
                objective=objective, epochs=epochs, max_steps=max_steps, p=p, batch_size=batch_size, lr=lr,
-               optimizer=optimizer, seed=seed)
+               optimizer=optimizer, seed=seed, minutes=minutes, max_images=max_images)
     summary = {"model": str(res.out_dir), "steps": res.steps, "final_loss": res.final_loss,
                "images_per_s": round(res.images_per_s, 1), "wall_s": round(res.wall_s, 1),
                "balance": res.history[-1]["balance"] if res.history else None}

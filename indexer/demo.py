@@ -25,7 +25,7 @@ def run_demo(out_dir: str | Path, count: int = 1000, epochs: int | None = None, 
         log.info("wrote %d %s sample images to %s", info["count"], info["source"], images)
     overrides = {"epochs": epochs} if epochs else {}
     build = build_index(images, out / "index", device=device, **overrides)
-    with Index.open(out / "index") as index:
+    with Index.open(out / "index", readonly=True) as index:
         picks = [sorted(d.glob("*.png"))[0] for d in sorted(p for p in images.iterdir() if p.is_dir())][:queries]
         results = search_images(index, picks, k=k + 1, device=device)
     rows = []
@@ -34,4 +34,4 @@ def run_demo(out_dir: str | Path, count: int = 1000, epochs: int | None = None, 
         same = sum(Path(h.path).parent.name == q.parent.name for h in others)
         rows.append({"query": str(q), "class": q.parent.name, "same_class": f"{same}/{len(others)}",
                      "hits": [h.to_dict() for h in others]})
-    return {"images": str(images), "index": str(out / "index"), "build": build, "queries": rows}
+    return {"images": str(images), "index": str(out / "index"), "build": build.to_dict(), "queries": rows}

@@ -231,25 +231,6 @@ class Index:
             self.faiss.add(codes, ids)
         return ids
 
-    def add(self, images: str | os.PathLike, batch_size: int = 256, device: str = "auto",
-            progress: bool = False):
-        """Index new and changed images under a folder (or one file); returns an AddReport."""
-        from nacsearch.indexer.build import add_images
-
-        return add_images(self, images, batch_size=batch_size, device=device, progress=progress)
-
-    def search(self, queries, k: int = 10, radius: int | None = None, device: str = "auto"):
-        """Hits per query, ordered by (distance, id).
-
-        ``queries`` is packed codes ``uint8 (n, bits/8)`` or a list of image paths; with
-        ``radius`` every item at Hamming distance <= radius is returned (``k`` caps, 0 = all).
-        """
-        from nacsearch.indexer.search import search_codes, search_images
-
-        if isinstance(queries, np.ndarray):
-            return search_codes(self, queries, k, radius)
-        return search_images(self, list(queries), k, radius, device)
-
     def remove(self, ids) -> int:
         """Delete ids from LMDB and FAISS; returns how many records were deleted."""
         ids = np.asarray(list(ids), dtype=np.int64)

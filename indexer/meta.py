@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nacsearch.indexer.binary_index import IndexParams
+from nacsearch.indexer.params import IndexParams
 from nacsearch.indexer.layout import INDEX_JSON, IndexError_
 
 FORMAT, FORMAT_VERSION = "nacsearch-index", 1

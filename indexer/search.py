@@ -8,8 +8,8 @@ import numpy as np
 
 from nacsearch.device import resolve_device
 from nacsearch.encode import encode_images
-from nacsearch.indexer.build import decode_query
-from nacsearch.indexer.index import Index
+from nacsearch.imageio import load_query
+from nacsearch.indexer.index import Index, find_index
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ def encode_query_images(index: Index, paths: list[str | os.PathLike], device: st
     """Decode and encode query images exactly as the index did: packed codes (n, bits/8)."""
     dev = resolve_device(device)
     model = index.model(str(dev))
-    arrays = np.stack([decode_query(p, model.cfg.channels, model.cfg.image_size) for p in paths])
+    arrays = np.stack([load_query(p, model.cfg.channels, model.cfg.image_size) for p in paths])
     return encode_images(model, arrays, dev)
 
 
@@ -63,8 +63,6 @@ def search_codes(index: Index, codes: np.ndarray, k: int = 10, radius: int | Non
 def query_files(images: list[str | os.PathLike], index_dir: str | os.PathLike | None = None, k: int = 10,
                 radius: int | None = None, device: str = "auto") -> list[list[Hit]]:
     """Open an index read-only (given, or the ``.nacsearch`` found beside the first image) and search."""
-    from nacsearch.indexer.index import find_index
-
     with Index.open(index_dir or find_index(images[0]), readonly=True) as index:
         return search_images(index, list(images), k, radius, device)
 

@@ -112,6 +112,9 @@ class TrainConfig:
     warmup_epochs: float = 1.0       # linear warm-up, then cosine decay to 0
     seed: int = 0                    # seeds torch, numpy and the data order
     max_steps: int = 0               # stop after this many steps (0 = no limit)
+    minutes: float = 10.0            # time budget: the run is planned to fit (steps timed on this device
+    #                                  before training; 0 = no budget, epochs/max_steps alone decide)
+    max_images: int = 50_000         # train on a seeded sample of at most this many images (0 = all)
     checkpoint_every: int = 0        # steps between periodic checkpoints (0 = end of each epoch)
 
     def __post_init__(self) -> None:
@@ -121,8 +124,10 @@ class TrainConfig:
             raise ValueError("lr must be > 0, weight_decay and warmup_epochs >= 0")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
-        if self.max_steps < 0 or self.checkpoint_every < 0:
-            raise ValueError("max_steps and checkpoint_every must be >= 0")
+        if self.max_steps < 0 or self.checkpoint_every < 0 or self.max_images < 0:
+            raise ValueError("max_steps, max_images and checkpoint_every must be >= 0")
+        if not 0 <= self.minutes <= 10_000_000:
+            raise ValueError(f"minutes must be in [0, 1e7], got {self.minutes}")
 
 
 @dataclass(frozen=True)
@@ -136,6 +141,8 @@ class RunConfig:
 
 
 _SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}
+# Fields added after files were first written: an older file that lacks one was made without it.
+_ABSENT_MEANS = {TrainConfig: {"minutes": 0.0, "max_images": 0}}
 
 
 def to_dict(cfg: Any) -> dict:
@@ -148,7 +155,7 @@ def _build(cls: type, d: dict) -> Any:
     unknown = set(d) - known
     if unknown:
         raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+    kwargs = {**_ABSENT_MEANS.get(cls, {}), **{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}}
     return cls(**kwargs)
 
 

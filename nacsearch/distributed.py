@@ -53,6 +53,15 @@ class GatherWithGrad:
         return torch.cat(all_gather(x.contiguous()), dim=0)
 
 
+def max_over_ranks(value: float, info: DistInfo, device: torch.device) -> float:
+    """The largest ``value`` over all processes (``value`` itself when not distributed)."""
+    if not info.enabled:
+        return value
+    t = torch.tensor([value], dtype=torch.float64, device=device)
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return float(t.item())
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()

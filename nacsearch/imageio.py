@@ -178,6 +178,14 @@ def load_image(path: str | os.PathLike, channels: int, size: int) -> np.ndarray:
     return read_image(path, channels, size)[0]
 
 
+def load_query(path: str | os.PathLike, channels: int, size: int) -> np.ndarray:
+    """:func:`load_image` for a query: the :class:`ImageError` message starts with the file's path."""
+    try:
+        return load_image(path, channels, size)
+    except ImageError as e:
+        raise ImageError(e.reason, f"{path}: {e}") from None
+
+
 def skip_row(path: str | os.PathLike, err: ImageError) -> dict:
     """The record of a file that was not used: ``{path, reason, detail}`` (``skipped.jsonl`` rows)."""
     return {"path": str(path), "reason": err.reason, "detail": str(err)}

@@ -21,7 +21,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     backbone: str | None = None, width: int | None = None, p: float | None = None,
                     epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
                     seed: int = 0, max_steps: int = 0, optimizer: str = "adamw",
-                    views: ViewConfig | None = None) -> RunConfig:
+                    views: ViewConfig | None = None, minutes: float | None = None,
+                    max_images: int | None = None) -> RunConfig:
     """A full RunConfig from the config defaults and any overrides (None = default)."""
     mean = (0.5,) * channels
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
@@ -29,23 +30,30 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     views = views or ViewConfig(grayscale_p=ViewConfig.grayscale_p if channels == 3 else 0.0)
     obj = ObjectiveConfig(name=objective, **_given(p=p))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
-                        **_given(epochs=epochs, batch_size=batch_size, lr=lr))
+                        **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images))
     return RunConfig(model=model, views=views, objective=obj, train=train)
 
 
 def load_training_data(spec: str, channels: int | None = None, image_size: int | None = None,
-                       progress: bool = True) -> ArrayImages:
-    """Open a dataset spec (``fashion-mnist:PATH``, ``cifar10:PATH``, ``mirflickr:PATH`` or a folder)."""
-    return open_dataset(spec, channels, image_size, progress=progress)
+                       progress: bool = True, max_images: int = 0, seed: int = 0) -> ArrayImages:
+    """Open a dataset spec (``fashion-mnist:PATH``, ``cifar10:PATH``, ``mirflickr:PATH`` or a folder),
+    keeping the seeded training sample of at most ``max_images`` (0 = all)."""
+    return open_dataset(spec, channels, image_size, progress=progress, max_images=max_images, seed=seed)
 
 
 def fit(spec: str, out_dir: str | Path, device: str = "auto", resume: bool = False, progress: bool = True,
         channels: int | None = None, image_size: int | None = None, backbone_weights: str | None = None,
         **overrides):
-    """Train on a dataset spec with the recipe defaults; returns :class:`nacsearch.train.TrainResult`."""
+    """Train on a dataset spec with the recipe defaults; returns :class:`nacsearch.train.TrainResult`.
+
+    Folders get the shared folder rule for channels and size; large ones are sampled
+    (``TrainConfig.max_images``) before anything is decoded.
+    """
     from nacsearch.train import train
 
-    data = load_training_data(spec, channels, image_size, progress)
+    limit = overrides.get("max_images")
+    data = load_training_data(spec, channels, image_size, progress, TrainConfig.max_images if limit is None else limit,
+                              overrides.get("seed", 0))
     run = make_run_config(data.channels, data.image_size, **overrides)
     return train(run, data, out_dir, device=device, resume=resume, progress=progress,
                  backbone_weights=backbone_weights)

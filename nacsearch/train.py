@@ -9,6 +9,7 @@ checkpoint left off.
 """
 from __future__ import annotations
 
+import copy
 import logging
 import sys
 import time
@@ -20,11 +21,12 @@ import torch
 from tqdm import tqdm
 
 from nacsearch import codes as C
+from nacsearch.budget import Budget, format_budget, plan_budget, time_steps
 from nacsearch.checkpoint import CONFIG, load_model, load_train_state, read_meta, save_checkpoint
 from nacsearch.config import RunConfig
-from nacsearch.datasets.arrays import ArrayImages
+from nacsearch.datasets.arrays import ArrayImages, sample_indices
 from nacsearch.device import autocast, autocast_dtype, resolve_device
-from nacsearch.distributed import DistInfo, GatherWithGrad, init_distributed, shutdown
+from nacsearch.distributed import DistInfo, GatherWithGrad, init_distributed, max_over_ranks, shutdown
 from nacsearch.models import HashEncoder
 from nacsearch.objectives import Objective, build_objective
 from nacsearch.optim import build_optimizer, lr_at
@@ -61,16 +63,21 @@ class _Plan:
     log_every: int  # steps between log lines: a multiple of ``every``, at most ~40 lines a run
 
 
-def _make_plan(n: int, run: RunConfig, info: DistInfo) -> _Plan:
+def _make_plan(n: int, run: RunConfig, info: DistInfo, total: int | None = None) -> _Plan:
+    """The step plan from epochs and ``max_steps``; ``total`` (a budgeted or resumed plan) overrides both."""
     cfg = run.train
     b = min(cfg.batch_size, n // info.world)
     if b < 2:
         raise ValueError(f"need at least 2 images per process, have {n}")
     spe = max(1, (n // info.world) // b)
-    total = cfg.epochs * spe if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * spe)
+    full = cfg.epochs * spe if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * spe)
+    total = full if total is None else max(1, min(total, full))
+    warm = int(cfg.warmup_epochs * spe)
+    if total < full:  # a budget cut the run short: keep warm-up to at most half of it so the lr still decays
+        warm = min(warm, total // 2)
     every = cfg.checkpoint_every or spe
     log_every = every * max(1, -(-total // (every * MAX_LOG_LINES)))
-    return _Plan(n, b, spe, total, int(cfg.warmup_epochs * spe), every, log_every)
+    return _Plan(n, b, spe, total, warm, every, log_every)
 
 
 def _log(msg: str, info: DistInfo) -> None:
@@ -94,6 +101,7 @@ class _Trainer:
         use_scaler = autocast_dtype(device) == torch.float16
         self.scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.history: list[dict] = []
+        self.budget: dict = {}
         self._order, self._order_epoch = np.zeros(0, np.int64), -1
 
     def step(self, x: torch.Tensor, idx: np.ndarray, step: int, lr: float) -> tuple[float, torch.Tensor]:
@@ -141,9 +149,10 @@ class _Trainer:
         if self.info.is_main:
             save_checkpoint(self.out, self.model, self.run, stats=stats, optimizer=self.opt,
                             state={"step": step, "epoch": epoch, "world": self.info.world,
-                                   "total_steps": total, "complete": step >= total})
+                                   "total_steps": total, "complete": step >= total, "budget": self.budget})
 
-    def resume(self) -> int:
+    def resume(self) -> tuple[int, int | None]:
+        """Load the checkpoint in ``out``; returns (steps done, the run's planned total steps)."""
         meta = read_meta(self.out)
         if meta["run"] != self.run:
             raise ValueError(f"{self.out}: cannot resume, the stored config differs from this run's")
@@ -151,7 +160,27 @@ class _Trainer:
         self.model.load_state_dict(model.state_dict())
         load_train_state(self.out, self.opt, meta)
         self.history = list(meta.get("stats", {}).get("history", []))
-        return int(meta["state"].get("step", 0))
+        self.budget = dict(meta["state"].get("budget", {}))
+        return int(meta["state"].get("step", 0)), meta["state"].get("total_steps")
+
+    def calibrate(self, plan: _Plan) -> Budget:
+        """Time real steps, undo them (weights, optimizer, BatchNorm, scaler), plan within the budget."""
+        budget_s = self.run.train.minutes * 60
+        saved = copy.deepcopy((self.model.state_dict(), self.opt.state_dict(), self.scaler.state_dict()))
+
+        def one(i: int) -> None:
+            s = i % plan.total
+            idx, x = self.batch(plan, s)
+            self.net.train()
+            self.step(x, idx, s, lr_at(s, plan.total, plan.warm, self.run.train.lr))
+
+        try:
+            step_s = time_steps(one, enough=lambda sec: sec * plan.total < 0.5 * budget_s)
+        finally:
+            self.model.load_state_dict(saved[0])
+            self.opt.load_state_dict(saved[1])
+            self.scaler.load_state_dict(saved[2])
+        return plan_budget(self.run.train.minutes, max_over_ranks(step_s, self.info, self.device), plan.total)
 
 
 def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | torch.device = "auto",
@@ -170,6 +199,8 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
     if data.channels != run.model.channels or data.image_size != run.model.image_size:
         raise ValueError(f"data is {data.channels}x{data.image_size}px but the model expects "
                          f"{run.model.channels}x{run.model.image_size}px")
+    data = data.subset(sample_indices(len(data), run.train.max_images, run.train.seed)) \
+        if run.train.max_images and len(data) > run.train.max_images else data
     torch.manual_seed(run.train.seed + info.rank)
     t = _Trainer(run, data, out, dev, info, objective)
     if backbone_weights and not resume:
@@ -177,8 +208,7 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
 
         rep = load_backbone_weights(t.model.backbone, backbone_weights)
         _log(f"backbone: {rep['loaded']} tensors from {backbone_weights}, skipped {rep['skipped'][:8]}", info)
-    start = t.resume() if resume and (out / CONFIG).exists() else 0
-    plan = _make_plan(len(data), run, info)
+    start, plan = _start(t, len(data), resume and (out / CONFIG).exists())
     _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {plan.n} images, "
          f"{dev} x{info.world}, {plan.total} steps of {plan.batch}", info)
     try:
@@ -186,6 +216,21 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
     finally:
         shutdown(info)
     return TrainResult(out, plan.total, loss, seen / max(wall, 1e-9), wall, t.history)
+
+
+def _start(t: _Trainer, n: int, resume: bool) -> tuple[int, _Plan]:
+    """(first step, plan): a resumed run keeps its planned length; a new one is planned within
+    ``TrainConfig.minutes`` when a budget is set."""
+    plan = _make_plan(n, t.run, t.info)
+    if resume:
+        start, total = t.resume()
+        return start, _make_plan(n, t.run, t.info, total)
+    if t.run.train.minutes > 0:
+        budget = t.calibrate(plan)
+        t.budget = budget.to_dict()
+        _log(format_budget(budget, plan.batch, plan.n, plan.spe), t.info)
+        plan = _make_plan(n, t.run, t.info, budget.steps)
+    return 0, plan
 
 
 def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, int, float]:

@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 
 from nacsearch import codes as C
-from nacsearch.indexer.build import add_images, build_index
+from nacsearch.indexer.build import build_index
+from nacsearch.indexer.pipeline import add_images
 from nacsearch.indexer.index import FAISS_FILE, INDEX_JSON, Index, IndexError_
 from nacsearch.indexer.search import encode_query_images, search_codes, search_images
 from tests.conftest import write_png
@@ -32,7 +33,7 @@ def snapshot(root: Path) -> dict:
 
 @pytest.mark.parametrize("kind", ["flat", "multihash", "ivf"])
 def test_build_query_self_at_distance_zero(image_folder, tiny_model, tmp_path, kind):
-    res = build_index(image_folder, tmp_path / "idx", tiny_model, index_type=kind, progress=False, device="cpu")
+    res = build_index(image_folder, tmp_path / "idx", tiny_model, index_type=kind, progress=False, device="cpu").to_dict()
     assert res["added"] == 30 and res["records"] == 30 and res["skipped"] == 0
     index = Index.open(tmp_path / "idx")
     consistent(index)
@@ -59,7 +60,7 @@ def test_bad_files_are_reported_not_indexed(image_folder, tiny_model, tmp_path):
     (bad / "trunc.png").write_bytes(good[: len(good) // 2])
     from PIL import Image
     Image.new("L", (12000, 12000)).save(bad / "huge.png")  # 144 Mpx > the decompression-bomb limit
-    res = build_index(image_folder, tmp_path / "idx", tiny_model, progress=False, device="cpu")
+    res = build_index(image_folder, tmp_path / "idx", tiny_model, progress=False, device="cpu").to_dict()
     assert res["added"] == 30 and res["skipped"] == 4
     rows = [json.loads(line) for line in (tmp_path / "idx" / "skipped.jsonl").read_text().splitlines()]
     reasons = {Path(r["path"]).name: r["reason"] for r in rows}
@@ -183,7 +184,7 @@ def test_build_without_model_trains_and_resumes_an_interrupted_training(image_fo
     from nacsearch.checkpoint import is_complete, read_meta
 
     root = tmp_path / "idx"
-    res = build_index(image_folder, root, bits=16, epochs=2, progress=False, device="cpu")
+    res = build_index(image_folder, root, bits=16, epochs=2, progress=False, device="cpu").to_dict()
     assert res["trained_model"] and res["records"] == 30 and is_complete(root / "model")
     meta = json.loads((root / "model" / "config.json").read_text())
     assert meta["state"]["step"] == meta["state"]["total_steps"] == 2
@@ -193,7 +194,7 @@ def test_build_without_model_trains_and_resumes_an_interrupted_training(image_fo
     meta["state"].update(step=1, complete=False)
     (root / "model" / "config.json").write_text(json.dumps(meta))
     assert not is_complete(root / "model")
-    res = build_index(image_folder, root, bits=16, epochs=2, progress=False, device="cpu")
+    res = build_index(image_folder, root, bits=16, epochs=2, progress=False, device="cpu").to_dict()
     assert res["trained_model"] and res["records"] == 30
     assert read_meta(root / "model")["state"]["step"] == 2 and is_complete(root / "model")
 
@@ -202,14 +203,13 @@ def test_python_api_mirrors_the_cli(image_folder, tiny_model, tmp_path):
     from nacsearch.indexer.binary_index import IndexParams
 
     index = Index.create(tmp_path / "api", tiny_model, IndexParams(bits=16))
-    rep = index.add(image_folder, device="cpu")
+    rep = add_images(index, image_folder, device="cpu", progress=False)
     assert rep.added == 30
     q = sorted(image_folder.rglob("*.png"))[:2]
-    by_path = index.search(q, k=3, device="cpu")
-    ids, codes = index.store.all_codes()
-    by_code = index.search(encode_query_images(index, q, "cpu"), k=3)
+    by_path = search_images(index, q, k=3, device="cpu")
+    by_code = search_codes(index, encode_query_images(index, q, "cpu"), k=3)
     assert [[h.id for h in hits] for hits in by_path] == [[h.id for h in hits] for hits in by_code]
-    assert all(h.distance == 0 for h in index.search(q, k=0, radius=0, device="cpu")[0])
+    assert all(h.distance == 0 for h in search_images(index, q, k=0, radius=0, device="cpu")[0])
     assert index.remove([by_path[0][0].id]) == 1 and index.store.count() == 29
     index.close()
 
@@ -219,11 +219,11 @@ def test_a_failed_search_inside_with_leaves_the_index_reopenable(image_folder, t
     from nacsearch.indexer.binary_index import IndexParams
 
     with Index.create(tmp_path / "api", tiny_model, IndexParams(bits=16)) as index:
-        index.add(image_folder, device="cpu")
+        add_images(index, image_folder, device="cpu", progress=False)
     bad = tmp_path / "bad.png"
     bad.write_bytes(b"")
     with pytest.raises(ImageError, match=f"{bad}: zero-byte file"):
         with Index.open(tmp_path / "api") as index:
-            index.search([bad], k=3, device="cpu")
+            search_images(index, [bad], k=3, device="cpu")
     with Index.open(tmp_path / "api") as index:  # raised "already open in this process" before
         assert index.store.count() == 30

@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from nacsearch.cli.main import main
 from nacsearch.indexer.build import build_index
 from nacsearch.indexer.index import FAISS_FILE, INDEX_JSON, Index
+from nacsearch.indexer.search import search_images
 from tests.conftest import write_png
 
 
@@ -55,8 +56,8 @@ def test_index_into_a_folder_of_the_users_files_is_refused_and_nothing_is_touche
 def test_an_empty_folder_is_claimed_and_an_index_reopened(image_folder, tiny_model, tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert build_index(image_folder, empty, tiny_model, progress=False, device="cpu")["records"] == 30
-    assert build_index(image_folder, empty, tiny_model, progress=False, device="cpu")["unchanged"] == 30
+    assert build_index(image_folder, empty, tiny_model, progress=False, device="cpu").to_dict()["records"] == 30
+    assert build_index(image_folder, empty, tiny_model, progress=False, device="cpu").to_dict()["unchanged"] == 30
 
 
 # -- 2. writes never follow symlinks planted in an index folder -------------------------------------
@@ -137,7 +138,7 @@ def test_hash_index_radius_beyond_the_prefix_answers(runner, image_folder, tiny_
 
 def _neighbours(root: Path, q: Path) -> list:
     with Index.open(root, readonly=True) as index:
-        return [(h.id, h.distance) for h in index.search([q], k=5, device="cpu")[0]]
+        return [(h.id, h.distance) for h in search_images(index, [q], k=5, device="cpu")[0]]
 
 
 @pytest.mark.parametrize("damage", ["truncated", "garbage", "wrong_codes", "wrong_codes_unhashed"])

@@ -99,13 +99,21 @@ def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch):
     train(run, data, tmp_path / "full", device="cpu", progress=False)
 
     from nacsearch import train as T
-    real_step = T._Trainer.step
+    real_step, real_calibrate = T._Trainer.step, T._Trainer.calibrate
+
+    def calibrate(self, plan):
+        self.calibrating = True
+        try:
+            return real_calibrate(self, plan)
+        finally:
+            self.calibrating = False
 
     def step_then_interrupt(self, x, idx, step, lr):
-        if step == 6:
+        if step == 6 and not getattr(self, "calibrating", False):
             raise KeyboardInterrupt
         return real_step(self, x, idx, step, lr)
 
+    monkeypatch.setattr(T._Trainer, "calibrate", calibrate)
     monkeypatch.setattr(T._Trainer, "step", step_then_interrupt)
     with pytest.raises(KeyboardInterrupt):
         train(run, data, tmp_path / "cut", device="cpu", progress=False)

@@ -39,6 +39,8 @@ class DeepHasher:
             custom, labels = make_objective(train_images, self.features)
             self.diagnostics["pseudo_labels"] = label_stats(labels, truth)
             kw.setdefault("views", WEAK_VIEWS)
+        kw.setdefault("minutes", 0)  # protocol runs are step-exact (epochs) and use the whole training set
+        kw.setdefault("max_images", 0)
         run = make_run_config(data.channels, data.image_size, bits=self.bits, objective=self.objective,
                               seed=seed, **kw)
         res = train(run, data, self.out_dir, device=self.device, progress=self.progress, objective=custom)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nacsearch.datasets.arrays import ArrayImages
+from nacsearch.datasets.arrays import ArrayImages, sample_indices
 from nacsearch.datasets.cifar10 import load_cifar10
 from nacsearch.datasets.fashion_mnist import load_fashion_mnist
 from nacsearch.datasets.imagefolder import decode_paths, folder_format, load_image_folder, walk_images
@@ -40,12 +40,23 @@ def dataset_format(spec: str, channels: int | None = None, image_size: int | Non
 
 
 def open_dataset(spec: str, channels: int | None = None, image_size: int | None = None,
-                 progress: bool = True) -> ArrayImages:
-    """Load a dataset spec into memory as uint8 images (format from :func:`dataset_format`)."""
+                 progress: bool = True, max_images: int = 0, seed: int = 0) -> ArrayImages:
+    """Load a dataset spec into memory as uint8 images (format from :func:`dataset_format`).
+
+    ``max_images`` > 0 keeps a seeded sample (:func:`~nacsearch.datasets.arrays.sample_indices`);
+    folders are sampled before decoding.
+    """
     kind, path = parse_spec(spec)
     channels, image_size = dataset_format(spec, channels, image_size)
     if kind == "folder":
-        return load_image_folder(path, channels, image_size, progress=progress).data
+        return load_image_folder(path, channels, image_size, progress, max_images, seed).data
+    data = _open_kind(kind, path, channels, image_size, progress)
+    if max_images and len(data) > max_images:
+        data = data.subset(sample_indices(len(data), max_images, seed))
+    return data
+
+
+def _open_kind(kind: str, path: Path, channels: int, image_size: int, progress: bool) -> ArrayImages:
     if kind == "mirflickr":
         idx = load_mirflickr(path)
         arrays, skipped = decode_paths(idx.paths, channels, image_size, progress=progress)

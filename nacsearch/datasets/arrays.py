@@ -6,6 +6,14 @@ import torch
 from torch.utils.data import Dataset
 
 
+def sample_indices(n: int, max_images: int, seed: int) -> np.ndarray:
+    """The seeded training sample: ``max_images`` of ``range(n)`` drawn without replacement, sorted
+    (everything when ``max_images`` is 0 or >= n).  The one rule for folders and in-memory datasets."""
+    if not max_images or max_images >= n:
+        return np.arange(n)
+    return np.sort(np.random.default_rng([seed, 0x5A4D]).choice(n, max_images, replace=False))
+
+
 class ArrayImages(Dataset):
     """Images held in memory; items are ``uint8`` tensors ``(C, H, W)``.
 

@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
-from nacsearch.datasets.arrays import ArrayImages
+from nacsearch.datasets.arrays import ArrayImages, sample_indices
 from nacsearch.imageio import HIGH_DEPTH_MODES, ImageError, is_image_name, load_image, skip_row
 
 log = logging.getLogger(__name__)
@@ -94,9 +94,14 @@ def decode_paths(paths: list[Path], channels: int, size: int, threads: int = 4,
     return [r[0] for r in results], [r[1] for r in results if r[1] is not None]
 
 
-def load_image_folder(root: str | Path, channels: int, size: int, progress: bool = True) -> DecodedFolder:
-    """Decode every readable image under ``root``; unreadable files are skipped and reported."""
+def load_image_folder(root: str | Path, channels: int, size: int, progress: bool = True,
+                      max_images: int = 0, seed: int = 0) -> DecodedFolder:
+    """Decode every readable image under ``root`` (or a seeded sample of ``max_images`` of them,
+    chosen before decoding); unreadable files are skipped and reported."""
     paths = list(walk_images(root))
+    if max_images and len(paths) > max_images:
+        log.info("training on a seeded sample of %d of %d images", max_images, len(paths))
+        paths = [paths[i] for i in sample_indices(len(paths), max_images, seed)]
     arrays, skipped = decode_paths(paths, channels, size, progress=progress)
     for row in skipped:
         log.warning("skipped %r: %s (%s)", row["path"], row["reason"], row["detail"])

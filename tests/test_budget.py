@@ -1,0 +1,135 @@
+"""The training budget: planning, calibration that leaves no trace, the plan recorded and kept on resume."""
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from nacsearch import budget as B
+from nacsearch.checkpoint import load_model, read_meta
+from nacsearch.config import RunConfig, TrainConfig, run_config_from_dict, to_dict
+from nacsearch.datasets.arrays import ArrayImages, sample_indices
+from nacsearch.datasets.imagefolder import load_image_folder
+from nacsearch.train import train
+from nacsearch.samples import synthetic_images
+from tests.conftest import write_png
+from tests.test_train import tiny_run
+
+
+@pytest.fixture(scope="module")
+def data():
+    return ArrayImages(synthetic_images(128, size=16, seed=0)[0])
+
+
+def with_train(run: RunConfig, **kw) -> RunConfig:
+    return RunConfig(run.model, run.views, run.objective, TrainConfig(**{**to_dict(run.train), **kw}))
+
+
+def test_plan_by_hand():
+    assert B.plan_budget(10, 0.1, 100_000).steps == 6000            # 600 s / 0.1 s
+    assert B.plan_budget(10, 0.1, 5000).steps == 5000               # the epochs end first
+    assert not B.plan_budget(10, 0.1, 5000).bound and B.plan_budget(10, 0.1, 100_000).bound
+    assert B.plan_budget(0.001, 5.0, 100).steps == 1                # never zero steps
+    assert B.plan_budget(0, 5.0, 100).steps == 100                  # no budget
+    assert B.plan_budget(1, 0.5, 1000).eta_s == pytest.approx(60.0)
+
+
+def test_time_steps_skips_warmup_calls_and_stops_when_enough():
+    calls = []
+
+    def step(i):
+        calls.append(i)
+
+    B.time_steps(step, enough=lambda s: True, skip=3)
+    assert calls == list(range(8))  # 3 untimed + 5 timed, then enough
+
+
+def test_calibration_leaves_no_trace(data, tmp_path):
+    """A budget that does not bind gives bit-identical weights to a run without one."""
+    run = tiny_run(10)
+    train(with_train(run, minutes=0), data, tmp_path / "plain", device="cpu", progress=False)
+    train(with_train(run, minutes=60), data, tmp_path / "budget", device="cpu", progress=False)
+    a, _ = load_model(tmp_path / "plain")
+    b, _ = load_model(tmp_path / "budget")
+    for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
+        assert torch.equal(x, y), k
+    budget = read_meta(tmp_path / "budget")["state"]["budget"]
+    assert budget["steps"] == 10 and not budget["bound"] and budget["step_s"] > 0
+
+
+def test_a_binding_budget_plans_the_run_and_resume_keeps_the_plan(data, tmp_path, monkeypatch):
+    monkeypatch.setattr("nacsearch.train.time_steps", lambda *a, **k: 2.0)  # pretend a step takes 2 s
+    run = with_train(tiny_run(1000), minutes=0.2)  # 12 s -> 6 of the 400 steps (4 a epoch x 100 epochs)
+    res = train(run, data, tmp_path / "m", device="cpu", progress=False)
+    state = read_meta(tmp_path / "m")["state"]
+    assert res.steps == 6 and state["total_steps"] == 6 and state["complete"]
+    assert state["budget"] == {"minutes": 0.2, "step_s": 2.0, "full_steps": 400, "steps": 6, "eta_s": 12.0,
+                               "bound": True}
+    monkeypatch.setattr("nacsearch.train.time_steps", lambda *a, **k: 0.001)  # a resume must not re-plan
+    res = train(run, data, tmp_path / "m", device="cpu", progress=False, resume=True)
+    assert res.steps == 6
+
+
+def test_the_plan_is_logged_before_training(data, tmp_path, caplog):
+    with caplog.at_level("INFO", logger="nacsearch.train"):
+        train(with_train(tiny_run(4), minutes=5), data, tmp_path, device="cpu", progress=False)
+    line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("plan:"))
+    assert "4 steps of 32" in line and "ETA" in line and "ms/step" in line
+
+
+def test_sample_is_seeded_sorted_and_bounded():
+    a = sample_indices(1000, 100, seed=3)
+    assert len(a) == 100 and len(set(a)) == 100 and np.all(np.diff(a) > 0) and a.max() < 1000
+    assert np.array_equal(a, sample_indices(1000, 100, seed=3))
+    assert not np.array_equal(a, sample_indices(1000, 100, seed=4))
+    assert np.array_equal(sample_indices(50, 100, 0), np.arange(50))
+    assert np.array_equal(sample_indices(50, 0, 0), np.arange(50))
+
+
+def test_training_uses_at_most_max_images(data, tmp_path, caplog):
+    with caplog.at_level("INFO", logger="nacsearch.train"):
+        train(with_train(tiny_run(2), max_images=40, minutes=0), data, tmp_path, device="cpu", progress=False)
+    assert any("on 40 images" in r.getMessage() for r in caplog.records)
+
+
+def test_a_large_folder_is_sampled_before_decoding(tmp_path, monkeypatch):
+    for i in range(12):
+        write_png(tmp_path / f"{i:02d}.png", np.full((8, 8), i * 20, np.uint8))
+    decoded = []
+    import nacsearch.datasets.imagefolder as F
+
+    real = F.load_image
+    monkeypatch.setattr(F, "load_image", lambda p, c, s: decoded.append(p) or real(p, c, s))
+    folder = load_image_folder(tmp_path, 1, 8, progress=False, max_images=5, seed=0)
+    assert len(folder.paths) == 5 and sorted(decoded) == sorted(folder.paths)
+    again = load_image_folder(tmp_path, 1, 8, progress=False, max_images=5, seed=0)
+    assert again.paths == folder.paths
+
+
+def test_files_written_before_the_budget_existed_read_as_unbudgeted():
+    d = to_dict(RunConfig())
+    del d["train"]["minutes"], d["train"]["max_images"]
+    run = run_config_from_dict(json.loads(json.dumps(d)))
+    assert run.train.minutes == 0 and run.train.max_images == 0
+    assert TrainConfig().minutes == 10 and TrainConfig().max_images == 50_000
+
+
+@pytest.mark.parametrize("bad", [{"minutes": -1}, {"max_images": -5}])
+def test_bad_budget_values_are_refused(bad):
+    with pytest.raises(ValueError):
+        TrainConfig(**bad)
+
+
+def test_build_index_options_reach_the_models_config(image_folder, tmp_path):
+    from click.testing import CliRunner
+
+    from nacsearch.cli.main import main
+
+    res = CliRunner().invoke(main, ["build-index", str(image_folder), "--index", str(tmp_path / "i"), "--bits", "16",
+                                    "--epochs", "1", "--train-minutes", "0.5", "--train-images", "20",
+                                    "--device", "cpu", "--json"])
+    assert res.exit_code == 0, res.output
+    meta = read_meta(tmp_path / "i" / "model")
+    assert meta["run"].train.minutes == 0.5 and meta["run"].train.max_images == 20
+    assert meta["state"]["budget"]["minutes"] == 0.5 and meta["state"]["budget"]["steps"] >= 1
+    assert json.loads(res.stdout)["records"] == 30  # trained on 20, encoded all
