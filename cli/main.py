@@ -23,6 +23,7 @@ COMMANDS = {
     "query": ("nacsearch.cli.query_cmds", "query_cmd"),
     "info": ("nacsearch.cli.query_cmds", "info_cmd"),
     "eval": ("nacsearch.cli.eval_cmd", "eval_cmd"),
+    "serve": ("nacsearch.cli.serve_cmd", "serve_cmd"),
 }
 
 
@@ -47,6 +48,7 @@ def main() -> None:
       nacsearch build-index ./photos            # train an encoder on the photos, index them
       nacsearch query photo.jpg -k 10           # nearest images by Hamming distance
       nacsearch query photo.jpg --radius 4      # every image within Hamming distance 4
+      nacsearch serve --index photos/.nacsearch # search page and JSON API on http://127.0.0.1:8000/
       nacsearch train fashion-mnist:/usr/share/datasets/fashion-mnist --out model/
       nacsearch eval --dataset fashion-mnist:/usr/share/datasets/fashion-mnist --out report/
 

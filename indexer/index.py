@@ -122,6 +122,25 @@ class Index:
                                   f"not {model_dir} ({other[:12]}); use another --index or no --model")
         return cls(root, meta, params, readonly=readonly)
 
+    def reload(self) -> None:
+        """Read-only: take up what another process committed (index.json, FAISS); the model must be the same.
+
+        Raises :class:`IndexError_` (the index keeps its previous state) when the folder no longer holds
+        a valid index of the same model.
+        """
+        meta = read_json(self.root / INDEX_JSON)
+        params = check_meta(self.root, meta)
+        if meta["model"]["sha256"] != self.meta["model"]["sha256"] or params != self.params:
+            raise IndexError_(f"{self.root}: the index was rebuilt with another model or parameters; reopen it")
+        old = self.meta
+        self.meta = meta
+        try:
+            self._check_store()
+            self.faiss = self._load_faiss()
+        except BaseException:
+            self.meta = old
+            raise
+
     def _check_store(self) -> None:
         """Refuse a store that is missing, emptied or older than index.json says."""
         c = self.meta["counts"]

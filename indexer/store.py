@@ -102,6 +102,14 @@ class Store:
                 self._migrate()
         return self._env
 
+    def read(self) -> lmdb.Transaction:
+        """A read transaction; adopts a map that another process grew (``MDB_MAP_RESIZED``)."""
+        try:
+            return self.env.begin()
+        except lmdb.MapResizedError:
+            self.env.set_mapsize(0)
+            return self.env.begin()
+
     def _open(self) -> lmdb.Environment:
         if self.readonly and not (self.path / DATA_FILE).is_file():
             raise StoreError(f"{self.path}: no LMDB store")
@@ -250,7 +258,7 @@ class Store:
 
     # -- reads ---------------------------------------------------------------
     def _meta(self, key: bytes) -> int:
-        with self.env.begin() as txn:
+        with self.read() as txn:
             return self._meta_int(txn, key)
 
     def count(self) -> int:
@@ -268,17 +276,17 @@ class Store:
 
     def get_many(self, ids: Iterable[int]) -> list[Record | None]:
         keys = [id_key(i) if 0 <= int(i) <= MAX_ID else None for i in ids]
-        with self.env.begin() as txn:
+        with self.read() as txn:
             raws = [None if k is None else txn.get(k, db=self.db("records")) for k in keys]
         return [None if r is None else self._record(k, r) for k, r in zip(keys, raws)]
 
     def codes_for(self, ids: Iterable[int]) -> list[bytes | None]:
         """Stored packed codes of ``ids`` (None where absent)."""
-        with self.env.begin() as txn:
+        with self.read() as txn:
             return [txn.get(id_key(i), db=self.db("codes")) for i in ids]
 
     def id_for_path(self, abspath: str) -> int | None:
-        with self.env.begin() as txn:
+        with self.read() as txn:
             if self._meta_int(txn, b"layout") == LAYOUT:
                 v = txn.get(path_key(abspath), db=self.db("paths"))
             else:  # layout 1, opened read-only (writers migrate on open)
@@ -288,7 +296,7 @@ class Store:
     def ids_for_sha(self, sha256: str) -> list[int]:
         prefix = bytes.fromhex(sha256)
         out = []
-        with self.env.begin() as txn, txn.cursor(db=self.db("sha")) as cur:
+        with self.read() as txn, txn.cursor(db=self.db("sha")) as cur:
             if cur.set_range(prefix):
                 for k in cur.iternext(values=False):
                     if not k.startswith(prefix):
@@ -298,14 +306,14 @@ class Store:
 
     def all_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64 (n,), packed codes uint8 (n, code_bytes)) in id order."""
-        with self.env.begin() as txn, txn.cursor(db=self.db("codes")) as cur:
+        with self.read() as txn, txn.cursor(db=self.db("codes")) as cur:
             items = list(cur.iternext())
         ids = np.fromiter((key_id(k) for k, _ in items), dtype=np.int64, count=len(items))
         codes = np.frombuffer(b"".join(v for _, v in items), dtype=np.uint8).reshape(len(items), self.code_bytes)
         return ids, codes.copy()
 
     def iter_records(self) -> Iterable[tuple[int, Record]]:
-        with self.env.begin() as txn, txn.cursor(db=self.db("records")) as cur:
+        with self.read() as txn, txn.cursor(db=self.db("records")) as cur:
             for k, v in cur:
                 yield key_id(k), self._record(k, v)
 

@@ -39,18 +39,19 @@ class Budget:
 
 def time_steps(run_step: Callable[[int], None], enough: Callable[[float], bool] = lambda s: False,
                seconds: float = 3.0, max_steps: int = 40, skip: int = 3) -> float:
-    """Mean seconds per call of ``run_step(i)`` for i = 0, 1, ...; the first ``skip`` calls
-    (allocation, autotuning) are not counted.  Stops after ``max_steps`` calls, after ``seconds``,
-    or as soon as ``enough(mean)`` says the estimate cannot change the plan (at least 5 timed calls)."""
+    """Median seconds per call of ``run_step(i)`` for i = 0, 1, ...; the first ``skip`` calls
+    (allocation, autotuning) are not counted, and the median ignores a call slowed by another
+    process.  Stops after ``max_steps`` calls, after ``seconds``, or as soon as ``enough(median)``
+    says the estimate cannot change the plan (at least 5 timed calls)."""
     times: list[float] = []
     start = time.perf_counter()
     for i in range(max_steps):
         t0 = time.perf_counter()
         run_step(i)
         times.append(time.perf_counter() - t0)
-        if len(times) >= skip + 5 and (time.perf_counter() - start > seconds or enough(float(np.mean(times[skip:])))):
+        if len(times) >= skip + 5 and (time.perf_counter() - start > seconds or enough(float(np.median(times[skip:])))):
             break
-    return float(np.mean(times[skip:] if len(times) > skip else times))
+    return float(np.median(times[skip:] if len(times) > skip else times))
 
 
 def plan_budget(minutes: float, step_s: float, full_steps: int) -> Budget:

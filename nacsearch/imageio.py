@@ -27,6 +27,7 @@ import os
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -55,6 +56,7 @@ def is_image_name(path: str | os.PathLike) -> bool:
 
 LARGE_PIXELS = 16_000_000  # decoded images above this size are decoded in the one large-decode thread
 _LARGE = ThreadPoolExecutor(max_workers=1, thread_name_prefix="nacsearch-large-decode")
+T = TypeVar("T")
 HIGH_DEPTH_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I", "F")
 
 
@@ -80,12 +82,31 @@ def to_model_array(img: Image.Image, channels: int, size: int) -> np.ndarray:
     img = img.resize((nw, nh), Image.Resampling.BILINEAR, reducing_gap=None)
     left, top = (nw - size) // 2, (nh - size) // 2
     img = img.crop((left, top, left + size, top + size))
-    arr = np.asarray(img, dtype=np.uint8)
+    arr = np.array(img, dtype=np.uint8)  # a writable copy (torch.from_numpy warns on read-only arrays)
     return arr[None] if channels == 1 else np.ascontiguousarray(arr.transpose(2, 0, 1))
 
 
 def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PIXELS) -> np.ndarray:
     """Decode image bytes into ``uint8 (channels, size, size)``; raises :class:`ImageError`."""
+    return _decode(data, 4 * size, max_pixels, lambda img: to_model_array(img, channels, size))
+
+
+def thumbnail_jpeg(data: bytes, side: int = 192, max_pixels: int = MAX_PIXELS, quality: int = 85) -> bytes:
+    """Image bytes -> a JPEG whose longer side is at most ``side`` (oriented, RGB), through the same
+    bounded decode as :func:`decode_image`; raises :class:`ImageError`."""
+    def finish(img: Image.Image) -> bytes:
+        img = to_8bit(img).convert("RGB")
+        img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=None)
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=quality)
+        return out.getvalue()
+
+    return _decode(data, side, max_pixels, finish)
+
+
+def _decode(data: bytes, min_side: int, max_pixels: int, finish: Callable[[Image.Image], T]) -> T:
+    """Open, bound, reduce (shorter side >= ``min_side``), orient, then ``finish`` the image;
+    every failure becomes an :class:`ImageError` with its reason."""
     if not data:
         raise ImageError("empty", "zero-byte file")
     try:
@@ -94,12 +115,12 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
             with Image.open(io.BytesIO(data)) as img:
                 if img.width * img.height > max_pixels:
                     raise ImageError("too_large", f"{img.width}x{img.height} exceeds {max_pixels} pixels")
-                _reduce_jpeg(img, 4 * size)
+                _reduce_jpeg(img, min_side)
                 if img.width * img.height > LARGE_PIXELS:
-                    small = _LARGE.submit(_load_reduced, img, 4 * size).result()
+                    small = _LARGE.submit(_load_reduced, img, min_side).result()
                 else:
-                    small = _load_reduced(img, 4 * size)
-                return to_model_array(small, channels, size)
+                    small = _load_reduced(img, min_side)
+                return finish(small)
     except ImageError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
