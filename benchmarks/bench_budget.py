@@ -10,7 +10,7 @@ with every default (a subprocess, as a user would), and reports:
   images, decoded and encoded exactly as ``nacsearch query`` does) against the 20,000 indexed
   images' stored codes -- the numbers every choice uses, never test queries.
 
-Usage: python benchmarks/bench_budget.py [--work DIR] [--n 20000]
+Usage: python benchmarks/bench_budget.py [--work DIR] [--n 20000] [--train-minutes 0]
 """
 from __future__ import annotations
 
@@ -48,6 +48,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", default="/tmp/nacsearch-budget")
     ap.add_argument("--n", type=int, default=20000)
+    ap.add_argument("--train-minutes", default=None, help="passed to build-index (0: the epoch count alone, as before)")
     args = ap.parse_args()
     work = Path(args.work)
     shutil.rmtree(work, ignore_errors=True)
@@ -57,6 +58,8 @@ def main() -> None:
     db_paths = write_pngs(data.images, vdb, work / "images")
     q_paths = write_pngs(data.images, vq, work / "queries")
     cmd = ["nacsearch", "build-index", str(work / "images"), "--index", str(work / "index"), "--json"]
+    if args.train_minutes is not None:
+        cmd += ["--train-minutes", args.train_minutes]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0
@@ -64,7 +67,7 @@ def main() -> None:
         sys.exit(proc.stderr[-3000:])
     plan = [ln for ln in proc.stderr.splitlines() if "plan:" in ln]
     meta = read_meta(work / "index" / "model")
-    budget, hist = meta["state"]["budget"], meta["stats"]["history"]
+    budget, hist = meta["state"]["budget"] or None, meta["stats"]["history"]
     train_s = meta["state"]["total_steps"] * meta["run"].train.batch_size / hist[-1]["img_s"]
     with Index.open(work / "index", readonly=True) as index:
         ids = [index.store.id_for_path(os.path.abspath(p)) for p in db_paths]
@@ -72,7 +75,8 @@ def main() -> None:
         cq = encode_query_images(index, q_paths, "cpu")
     m = mean_average_precision(cq, cdb, data.labels[vq], data.labels[vdb], 1000)
     out = {"command": " ".join(cmd), "images": args.n, "wall_s": round(wall, 1), "plan_line": plan,
-           "budget": budget, "train_loop_s": round(train_s, 1), "eta_error": round(train_s / budget["eta_s"] - 1, 3),
+           "budget": budget, "train_loop_s": round(train_s, 1),
+           "eta_error": round(train_s / budget["eta_s"] - 1, 3) if budget else None, "steps": meta["state"]["total_steps"],
            "build": json.loads(proc.stdout), "val_map@1000": round(float(m), 4),
            "config_train": {k: getattr(meta["run"].train, k) for k in ("minutes", "max_images", "epochs", "batch_size")}}
     print(json.dumps(out, indent=2))

@@ -84,7 +84,7 @@ def remove_cmd(paths, index_dir, as_json):
     """Remove images (by path as indexed, or by numeric id) from an index."""
     from nacsearch.indexer.manage import remove_from_index
 
-    res = call(remove_from_index, index_dir, list(paths))
+    res = call(remove_from_index, index_dir, list(paths)).to_dict()
     if as_json:
         echo_json(res)
     else:
@@ -102,7 +102,7 @@ def prune_cmd(index_dir, as_json):
     """Remove the records of indexed files that no longer exist on disk."""
     from nacsearch.indexer.manage import prune_index
 
-    res = call(prune_index, index_dir)
+    res = call(prune_index, index_dir).to_dict()
     if as_json:
         echo_json(res)
     else:

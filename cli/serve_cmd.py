@@ -16,8 +16,10 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--max-upload-mb", type=click.FloatRange(0.001), default=32.0, show_default=True,
               help="Largest accepted upload.")
+@click.option("--log-level", type=click.Choice(["warning", "info", "debug"]), default="info", show_default=True,
+              help="info logs every request; warning only problems.")
 @device_option()
-def serve_cmd(index_dir, host, port, max_upload_mb, device):
+def serve_cmd(index_dir, host, port, max_upload_mb, log_level, device):
     """Serve a JSON search API and a result page for one index.
 
     \b
@@ -32,4 +34,4 @@ def serve_cmd(index_dir, host, port, max_upload_mb, device):
     if host not in LOOPBACK:
         log(f"warning: listening on {host}: anyone who can reach this address can search the index and "
             f"fetch its images")
-    call(serve, index_dir, host, port, device, int(max_upload_mb * 1024 * 1024))
+    call(serve, index_dir, host, port, device, int(max_upload_mb * 1024 * 1024), log_level)

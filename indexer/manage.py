@@ -2,10 +2,34 @@
 from __future__ import annotations
 
 import os
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nacsearch.indexer.index import Index
 from nacsearch.indexer.store import MAX_ID
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What ``remove`` did: records removed, the items not in the index, records left."""
+
+    removed: int
+    not_found: tuple[str, ...]
+    records: int
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "not_found": list(self.not_found)}
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What ``prune`` did: records of deleted files removed, records left."""
+
+    pruned: int
+    records: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 def resolve_ids(index: Index, items: list[str]) -> tuple[list[int], list[str]]:
@@ -24,11 +48,11 @@ def resolve_ids(index: Index, items: list[str]) -> tuple[list[int], list[str]]:
     return ids, missing
 
 
-def remove_paths(index: Index, items: list[str]) -> dict:
-    """Remove by path or id; returns {"removed", "not_found", "records"}."""
+def remove_paths(index: Index, items: list[str]) -> Removed:
+    """Remove by path or id."""
     ids, missing = resolve_ids(index, items)
     n = index.remove(ids) if ids else 0
-    return {"removed": n, "not_found": missing, "records": index.store.count()}
+    return Removed(n, tuple(missing), index.store.count())
 
 
 def index_info(index_dir: str | os.PathLike) -> dict:
@@ -37,7 +61,7 @@ def index_info(index_dir: str | os.PathLike) -> dict:
         return index.info()
 
 
-def remove_from_index(index_dir: str | os.PathLike, items: list[str]) -> dict:
+def remove_from_index(index_dir: str | os.PathLike, items: list[str]) -> Removed:
     """Open an index and :func:`remove_paths` from it."""
     with Index.open(index_dir) as index:
         return remove_paths(index, items)
@@ -49,8 +73,8 @@ def prune_missing(index: Index) -> int:
     return index.remove(gone) if gone else 0
 
 
-def prune_index(index_dir: str | os.PathLike) -> dict:
-    """Open an index, drop records of deleted files; returns {"pruned", "records"}."""
+def prune_index(index_dir: str | os.PathLike) -> Pruned:
+    """Open an index and drop the records of deleted files."""
     with Index.open(index_dir) as index:
         n = prune_missing(index)
-        return {"pruned": n, "records": index.store.count()}
+        return Pruned(n, index.store.count())

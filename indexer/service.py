@@ -60,6 +60,7 @@ class LiveIndex:
         self._thumbs: OrderedDict[tuple[int, str, int], bytes] = OrderedDict()
         self._max_thumbs = thumbnails
         self.loaded_at = time.time()
+        self._info: tuple | None = None
 
     def close(self) -> None:
         self._index.close()
@@ -135,5 +136,9 @@ class LiveIndex:
         return jpeg
 
     def info(self) -> dict:
-        """:meth:`Index.info` of the current state."""
-        return self.current().info()
+        """:meth:`Index.info` of the current state (computed once per state: it scans every code)."""
+        index = self.current()
+        cached = self._info
+        if cached is None or cached[0] != self._stamp:
+            cached = self._info = (self._stamp, index.info())
+        return cached[1]
