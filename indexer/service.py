@@ -14,7 +14,6 @@ import hashlib
 import logging
 import os
 import threading
-import time
 from collections import OrderedDict
 from pathlib import Path
 
@@ -26,7 +25,7 @@ from nacsearch.imageio import ImageError, decode_image, thumbnail_jpeg
 from nacsearch.indexer.index import Index
 from nacsearch.indexer.layout import INDEX_JSON, IndexError_
 from nacsearch.indexer.search import Hit, search_codes
-from nacsearch.indexer.store import Record, StoreError
+from nacsearch.indexer.store import MAX_ID, Record, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +46,17 @@ class FileChanged(Exception):
     """The indexed file's content is no longer what was indexed (edited, replaced, or now a link elsewhere)."""
 
 
+def _indexed_content(id_: int, rec: Record) -> bytes:
+    """The bytes at ``rec.abspath`` if their SHA-256 is the indexed one (see :meth:`LiveIndex.file_bytes`)."""
+    try:
+        data = Path(rec.abspath).read_bytes()
+    except OSError as e:
+        raise ImageError.unreadable(e) from None
+    if hashlib.sha256(data).hexdigest() != rec.sha256:
+        raise FileChanged(f"id {id_}: the file changed since it was indexed; run 'nacsearch add' to update")
+    return data
+
+
 class LiveIndex:
     """Searches an index opened read-only, kept current with other processes' writes."""
 
@@ -59,7 +69,6 @@ class LiveIndex:
         self._lock = threading.Lock()
         self._thumbs: OrderedDict[tuple[int, str, int], bytes] = OrderedDict()
         self._max_thumbs = thumbnails
-        self.loaded_at = time.time()
         self._info: tuple | None = None
 
     def close(self) -> None:
@@ -73,7 +82,6 @@ class LiveIndex:
                 if stamp != self._stamp:
                     try:
                         self._index.reload()
-                        self.loaded_at = time.time()
                         log.info("%s: reloaded (%d records)", self.root, self._index.faiss.ntotal)
                     except (IndexError_, StoreError, ValueError, OSError) as e:
                         log.warning("%s: changed on disk but not reloaded, still serving the previous state: %s",
@@ -95,14 +103,14 @@ class LiveIndex:
     def search_id(self, id_: int, k: int = 10, radius: int | None = None) -> list[Hit]:
         """Hits for an indexed image (by its stored code); raises :class:`UnknownId`."""
         index = self.current()
-        code = index.store.codes_for([id_])[0] if 0 <= id_ < 2 ** 63 else None
+        code = index.store.codes_for([id_])[0] if 0 <= id_ <= MAX_ID else None
         if code is None:
             raise UnknownId(id_)
         return search_codes(index, np.frombuffer(code, np.uint8)[None], k, radius)[0]
 
     def record(self, id_: int) -> Record:
         """The stored record of ``id_``; raises :class:`UnknownId`."""
-        rec = self.current().store.get(id_) if 0 <= id_ < 2 ** 63 else None
+        rec = self.current().store.get(id_) if 0 <= id_ <= MAX_ID else None
         if rec is None:
             raise UnknownId(id_)
         return rec
@@ -112,13 +120,7 @@ class LiveIndex:
         points to, nothing but indexed content is ever returned.  Raises :class:`UnknownId`,
         :class:`FileChanged`, or :class:`ImageError` (reason ``unreadable``: gone, no permission)."""
         rec = self.record(id_)
-        try:
-            data = Path(rec.abspath).read_bytes()
-        except OSError as e:
-            raise ImageError.unreadable(e) from None
-        if hashlib.sha256(data).hexdigest() != rec.sha256:
-            raise FileChanged(f"id {id_}: the file changed since it was indexed; run 'nacsearch add' to update")
-        return rec, data
+        return rec, _indexed_content(id_, rec)
 
     def thumbnail(self, id_: int, side: int = 192) -> bytes:
         """A JPEG thumbnail of indexed image ``id_`` (see :meth:`file_bytes` for what can be raised)."""
@@ -128,7 +130,7 @@ class LiveIndex:
             if key in self._thumbs:
                 self._thumbs.move_to_end(key)
                 return self._thumbs[key]
-        jpeg = thumbnail_jpeg(self.file_bytes(id_)[1], side)
+        jpeg = thumbnail_jpeg(_indexed_content(id_, rec), side)
         with self._lock:
             self._thumbs[key] = jpeg
             while len(self._thumbs) > self._max_thumbs:

@@ -24,7 +24,7 @@ from nacsearch import codes as C
 from nacsearch.budget import Budget, format_budget, plan_budget, time_steps
 from nacsearch.checkpoint import CONFIG, load_model, load_train_state, read_meta, save_checkpoint
 from nacsearch.config import RunConfig
-from nacsearch.datasets.arrays import ArrayImages, sample_indices
+from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.device import autocast, autocast_dtype, resolve_device
 from nacsearch.distributed import DistInfo, GatherWithGrad, init_distributed, max_over_ranks, shutdown
 from nacsearch.models import HashEncoder
@@ -199,8 +199,7 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
     if data.channels != run.model.channels or data.image_size != run.model.image_size:
         raise ValueError(f"data is {data.channels}x{data.image_size}px but the model expects "
                          f"{run.model.channels}x{run.model.image_size}px")
-    data = data.subset(sample_indices(len(data), run.train.max_images, run.train.seed)) \
-        if run.train.max_images and len(data) > run.train.max_images else data
+    data = data.sample(run.train.max_images, run.train.seed)
     torch.manual_seed(run.train.seed + info.rank)
     t = _Trainer(run, data, out, dev, info, objective)
     if backbone_weights and not resume:

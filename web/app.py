@@ -75,7 +75,7 @@ def create_app(live: LiveIndex, max_upload: int = DEFAULT_MAX_UPLOAD) -> FastAPI
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
     @app.post("/api/search", summary="Search with an uploaded image")
-    def search_upload(request: Request, image: UploadFile = File(...), k: int = Form(10, ge=1, le=MAX_K),
+    def search_upload(image: UploadFile = File(...), k: int = Form(10, ge=1, le=MAX_K),
                       radius: int | None = Form(None)) -> dict:
         t0 = time.perf_counter()
         _check_radius(live, radius)

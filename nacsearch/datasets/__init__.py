@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nacsearch.datasets.arrays import ArrayImages, sample_indices
+from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.datasets.cifar10 import load_cifar10
 from nacsearch.datasets.fashion_mnist import load_fashion_mnist
 from nacsearch.datasets.imagefolder import decode_paths, folder_format, load_image_folder, walk_images
@@ -50,10 +50,7 @@ def open_dataset(spec: str, channels: int | None = None, image_size: int | None 
     channels, image_size = dataset_format(spec, channels, image_size)
     if kind == "folder":
         return load_image_folder(path, channels, image_size, progress, max_images, seed).data
-    data = _open_kind(kind, path, channels, image_size, progress)
-    if max_images and len(data) > max_images:
-        data = data.subset(sample_indices(len(data), max_images, seed))
-    return data
+    return _open_kind(kind, path, channels, image_size, progress).sample(max_images, seed)
 
 
 def _open_kind(kind: str, path: Path, channels: int, image_size: int, progress: bool) -> ArrayImages:

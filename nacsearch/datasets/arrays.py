@@ -50,6 +50,12 @@ class ArrayImages(Dataset):
     def __getitems__(self, idx: list[int]) -> torch.Tensor:
         return torch.from_numpy(self.images[np.asarray(idx)])
 
+    def sample(self, max_images: int, seed: int) -> "ArrayImages":
+        """The seeded sample of :func:`sample_indices` (this dataset itself when nothing is left out)."""
+        if not max_images or len(self) <= max_images:
+            return self
+        return self.subset(sample_indices(len(self), max_images, seed))
+
     def subset(self, idx: np.ndarray) -> "ArrayImages":
         """A new dataset holding rows ``idx`` (copies)."""
         idx = np.asarray(idx)
