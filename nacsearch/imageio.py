@@ -12,6 +12,11 @@ of an 8-bit image decodes to the same pixels); float (``F``) samples are taken a
 [0, 1] when their maximum is <= 1, as [0, 255] when it is <= 255, else as 16-bit data;
 NaN becomes 0.
 
+Transparency is composited onto **white**: RGBA, LA, PA and palette or RGB/L images with a
+transparent colour (``transparency`` in the file) are flattened as if printed on white paper,
+so a transparent area never becomes the colour its hidden pixels happen to hold (often
+black).  Training, indexing, queries and thumbnails all pass through :func:`flatten_alpha`.
+
 Memory is bounded: JPEGs are decoded at a reduced size (DCT scaling, at least 4x the
 target on the shorter side); other large images are box-reduced right after decoding
 (integer factor, again at least 4x the target) before orientation and mode conversion,
@@ -73,9 +78,23 @@ def to_8bit(img: Image.Image) -> Image.Image:
     return Image.fromarray(np.clip(np.rint(a), 0, 255).astype(np.uint8), "L")
 
 
+ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+BACKGROUND = (255, 255, 255)  # transparent areas are shown on white
+
+
+def flatten_alpha(img: Image.Image) -> Image.Image:
+    """Composite an image with transparency onto :data:`BACKGROUND` (-> RGB); others unchanged."""
+    if img.mode not in ALPHA_MODES and "transparency" not in img.info:
+        return img
+    rgba = img.convert("RGBA")
+    out = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
+    out.alpha_composite(rgba)
+    return out.convert("RGB")
+
+
 def to_model_array(img: Image.Image, channels: int, size: int) -> np.ndarray:
-    """PIL image -> ``uint8 (channels, size, size)`` (resize shorter side, centre crop)."""
-    img = to_8bit(img).convert("L" if channels == 1 else "RGB")
+    """PIL image -> ``uint8 (channels, size, size)`` (alpha on white, resize shorter side, centre crop)."""
+    img = flatten_alpha(to_8bit(img)).convert("L" if channels == 1 else "RGB")
     w, h = img.size
     scale = size / min(w, h)
     nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
@@ -95,7 +114,7 @@ def thumbnail_jpeg(data: bytes, side: int = 192, max_pixels: int = MAX_PIXELS, q
     """Image bytes -> a JPEG whose longer side is at most ``side`` (oriented, RGB), through the same
     bounded decode as :func:`decode_image`; raises :class:`ImageError`."""
     def finish(img: Image.Image) -> bytes:
-        img = to_8bit(img).convert("RGB")
+        img = flatten_alpha(to_8bit(img)).convert("RGB")
         img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=None)
         out = io.BytesIO()
         img.save(out, "JPEG", quality=quality)
