@@ -1,11 +1,12 @@
-"""nacsearch eval: retrieval mAP of NAC against baselines under a published protocol."""
+"""nacsearch eval: retrieval mAP under a published protocol, or the near-duplicate protocol on a folder."""
 from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import device_option, echo_json, fail, log
+from nacsearch.cli.common import budget_options, call, device_option, echo_json, fail, log
 
 ALL_METHODS = "nac,simclr,distillhash,itq,lsh,pcah,sh,phash"
+NEARDUP_METHODS = "nac,simclr,phash,dhash,ahash,whash,itq"
 
 
 def _int_list(ctx, param, value: str) -> list[int]:
@@ -16,33 +17,77 @@ def _int_list(ctx, param, value: str) -> list[int]:
 
 
 @click.command("eval")
-@click.option("--dataset", required=True,
-              help="fashion-mnist:PATH, cifar10:PATH or mirflickr:PATH (files as distributed).")
-@click.option("--bits", default="16,32,64", show_default=True, callback=_int_list, help="Code lengths.")
-@click.option("--methods", default=ALL_METHODS, show_default=True,
-              help="Comma-separated: nac, simclr, distillhash, itq, lsh, pcah, sh, phash, ahash, dhash.")
+@click.option("--protocol", type=click.Choice(["retrieval", "neardup"]), default="retrieval", show_default=True,
+              help="retrieval: category mAP on --dataset; neardup: find the original of edited copies of "
+                   "the images in --images.")
+@click.option("--dataset", default=None, help="retrieval: fashion-mnist:PATH, cifar10:PATH or mirflickr:PATH.")
+@click.option("--images", type=click.Path(exists=True), default=None,
+              help="neardup: a folder of images (made distinct, split, edited; see the protocol doc).")
+@click.option("--bits", default=None, callback=lambda c, p, v: _int_list(c, p, v) if v else None,
+              help="Code lengths [retrieval: 16,32,64; neardup: 64].")
+@click.option("--methods", default=None,
+              help=f"Comma-separated [retrieval: {ALL_METHODS}; neardup: {NEARDUP_METHODS}]; "
+                   "also lsh, pcah, sh, ahash, dhash, whash.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report directory.")
-@click.option("--epochs", type=click.IntRange(1), default=None, help="Training epochs for deep methods [recipe].")
+@click.option("--epochs", type=click.IntRange(1), default=None, help="retrieval: training epochs for deep methods.")
 @device_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Split and training seed.")
-@click.option("--save-codes", is_flag=True, help="Also write each method's query/database codes and labels (.npy).")
+@click.option("--save-codes", is_flag=True, help="retrieval: also write each method's codes and labels (.npy).")
 @click.option("--features-from", type=click.Path(exists=True, file_okay=False), default=None,
-              help="Checkpoint whose backbone features replace pixels for the classic methods and DistillHash.")
+              help="retrieval: checkpoint whose backbone features replace pixels for classic methods and DistillHash.")
 @click.option("--mirflickr-images", type=click.Choice(["all", "labelled"]), default="all", show_default=True,
               help="MIRFLICKR image set: all 25,000 or the 24,581 with at least one label.")
 @click.option("--scale", type=click.FloatRange(0, 1, min_open=True), default=1.0, show_default=True,
-              help="Shrink every split count (smoke runs); reports at scale < 1 are not comparable.")
+              help="retrieval: shrink every split count (smoke runs); not comparable.")
+@click.option("--split", type=click.Choice(["test", "validation"]), default="test", show_default=True,
+              help="neardup: which collection to score; choose settings on validation only.")
+@click.option("--queries", type=click.IntRange(1), default=1000, show_default=True, help="neardup: edited copies.")
+@budget_options("train-")
 @click.option("--json", "as_json", is_flag=True, help="Print the headline numbers as JSON.")
-def eval_cmd(dataset, bits, methods, out_dir, epochs, device, seed, save_codes, features_from, mirflickr_images,
-             scale, as_json):
-    """Score hashing methods on a retrieval protocol and write report.json, report.md and plots.
+def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, seed, save_codes, features_from,
+             mirflickr_images, scale, split, queries, minutes, max_images, as_json):
+    """Score hashing methods and write report.json, report.md and plots.
 
-    Deep methods (nac, simclr, distillhash) are trained on the protocol's training split;
-    validation numbers come from training images only and are what any choice should use.
+    retrieval: deep methods train on the protocol's training split; validation numbers come
+    from training images only.  neardup: learned methods train on the collection's originals
+    with build-index's budget; recall@1 ranks ties pessimistically.
     """
+    names = [m.strip() for m in (methods or (NEARDUP_METHODS if protocol == "neardup" else ALL_METHODS)).split(",")
+             if m.strip()]
+    if protocol == "neardup":
+        if not images:
+            fail("--protocol neardup needs --images DIR")
+        _neardup(images, bits or [64], names, out_dir, device, seed, split, queries, minutes, max_images, as_json)
+        return
+    if not dataset:
+        fail("--protocol retrieval needs --dataset KIND:PATH")
+    _retrieval(dataset, bits or [16, 32, 64], names, out_dir, epochs, device, seed, save_codes, scale,
+               features_from, mirflickr_images, as_json)
+
+
+def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes, max_images, as_json):
+    from nacsearch.eval.copy_runner import run_neardup
+
+    budget = {k: v for k, v in (("minutes", minutes), ("max_images", max_images)) if v is not None}
+    rep = call(run_neardup, images, bits, names, out_dir, split=split, seed=seed, n_queries=queries,
+               device=device, train={m: budget for m in ("nac", "simclr")} if budget else None)
+    table = {b: {m: {"recall@1": r["recall@1"], "recall@10": r["recall@10"],
+                     "recall_at_false": r["best_recall_at_false"]["recall"]} for m, r in per.items()}
+             for b, per in rep["results"].items()}
+    if as_json:
+        echo_json({"protocol": "neardup", "results": table, "report": f"{out_dir}/report.json"})
+        return
+    click.echo(f"{'bits':<6}{'method':<10}{'recall@1':>10}{'recall@10':>11}{'at<=0.1fp':>11}")
+    for b, per in table.items():
+        for m, r in per.items():
+            click.echo(f"{b:<6}{m:<10}{r['recall@1']:>10.4f}{r['recall@10']:>11.4f}{r['recall_at_false']:>11.4f}")
+    log(f"report written to {out_dir}/report.md")
+
+
+def _retrieval(dataset, bits, names, out_dir, epochs, device, seed, save_codes, scale, features_from,
+               mirflickr_images, as_json):
     from nacsearch.eval.runner import run_eval
 
-    names = [m.strip() for m in methods.split(",") if m.strip()]
     try:
         rep = run_eval(dataset, bits, names, out_dir, device=device, epochs=epochs, seed=seed, save_codes=save_codes,
                        scale=scale, features_from=features_from, mirflickr_images=mirflickr_images)

@@ -76,10 +76,11 @@ def plot(report: dict, out_dir: Path) -> list[Path]:
     return files + [path]
 
 
-def write_report(report: dict, out_dir: str | Path) -> None:
+def write_report(report: dict, out_dir: str | Path, to_markdown=None, to_plots=None) -> None:
+    """report.md and the plots (``to_markdown`` / ``to_plots`` default to the retrieval report's)."""
     out = Path(out_dir)
-    (out / "report.md").write_text(markdown(report))
+    (out / "report.md").write_text((to_markdown or markdown)(report))
     try:
-        plot(report, out)
+        (to_plots or plot)(report, out)
     except ImportError:  # matplotlib is an optional extra
         (out / "plots-skipped.txt").write_text("install nacsearch[plot] for PNG plots\n")

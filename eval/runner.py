@@ -19,7 +19,7 @@ from nacsearch.provenance import provenance, write_json
 
 log = logging.getLogger(__name__)
 
-METHODS = ("nac", "simclr", "distillhash", "itq", "lsh", "pcah", "sh", "phash", "ahash", "dhash")
+METHODS = ("nac", "simclr", "distillhash", "itq", "lsh", "pcah", "sh", "phash", "ahash", "dhash", "whash")
 
 
 def make_hasher(name: str, bits: int, work_dir: Path, device: str, epochs: int | None, progress: bool,
@@ -34,7 +34,7 @@ def make_hasher(name: str, bits: int, work_dir: Path, device: str, epochs: int |
     classic = {"itq": P.ITQ, "lsh": P.LSH, "pcah": P.PCAH, "sh": P.SpectralHashing}
     if name in classic:
         return classic[name](bits, feats)
-    if name in ("phash", "ahash", "dhash"):
+    if name in ("phash", "ahash", "dhash", "whash"):
         return PerceptualHash(bits, name)
     if name in ("nac", "simclr", "distillhash"):
         kw = dict(nac_overrides or {}) if name == "nac" else {}

@@ -111,14 +111,20 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
 
 
 def thumbnail_jpeg(data: bytes, side: int = 192, max_pixels: int = MAX_PIXELS, quality: int = 85) -> bytes:
-    """Image bytes -> a JPEG whose longer side is at most ``side`` (oriented, RGB), through the same
-    bounded decode as :func:`decode_image`; raises :class:`ImageError`."""
-    def finish(img: Image.Image) -> bytes:
-        img = flatten_alpha(to_8bit(img)).convert("RGB")
+    """Image bytes -> a JPEG whose longer side is at most ``side`` (:func:`decode_pil`); raises :class:`ImageError`."""
+    out = io.BytesIO()
+    decode_pil(data, side, max_pixels).save(out, "JPEG", quality=quality)
+    return out.getvalue()
+
+
+def decode_pil(data: bytes, side: int, max_pixels: int = MAX_PIXELS) -> Image.Image:
+    """Image bytes -> an RGB (or L for grayscale sources) PIL image, oriented, alpha on white, longer
+    side at most ``side``; the same bounded decode as :func:`decode_image`; raises :class:`ImageError`."""
+    def finish(img: Image.Image) -> Image.Image:
+        img = flatten_alpha(to_8bit(img))
+        img = img.convert("L" if img.mode in ("1", "L") else "RGB")
         img.thumbnail((side, side), Image.Resampling.BILINEAR, reducing_gap=None)
-        out = io.BytesIO()
-        img.save(out, "JPEG", quality=quality)
-        return out.getvalue()
+        return img
 
     return _decode(data, side, max_pixels, finish)
 

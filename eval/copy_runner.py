@@ -1,0 +1,107 @@
+"""The near-duplicate evaluation: every method hashes the same originals and edited copies.
+
+Learned methods (nac, simclr, and the classic projections) are fitted on the database images
+only, the way ``build-index`` trains on a collection: NAC and SimCLR-sign with the training
+budget of ``build-index`` (``TrainConfig.minutes`` / ``max_images``) unless told otherwise.
+Learned methods see what ``build-index`` feeds its encoder (the folder rule's channels and size,
+:func:`nacsearch.imageio.decode_image`); perceptual hashes see the whole image, as a user calling
+imagehash on the file would.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from nacsearch.config import TrainConfig
+from nacsearch.datasets.imagefolder import folder_format
+from nacsearch.eval.copy_metrics import copy_metrics
+from nacsearch.eval.edits import EditParams, describe_edits
+from nacsearch.eval.neardup import CopySet, build_copy_set
+from nacsearch.imageio import decode_image
+from nacsearch.provenance import provenance, write_json
+
+log = logging.getLogger(__name__)
+
+NEARDUP_METHODS = ("nac", "simclr", "itq", "lsh", "pcah", "phash", "ahash", "dhash", "whash")
+
+
+def _arrays(images: list[bytes], channels: int, size: int) -> np.ndarray:
+    return np.stack([decode_image(b, channels, size) for b in images])
+
+
+def _pil(images: list[bytes]) -> list[Image.Image]:
+    out = []
+    for b in images:
+        with Image.open(io.BytesIO(b)) as im:
+            im.load()
+            out.append(im.copy())
+    return out
+
+
+def _hash(name: str, bits: int, cs: CopySet, fmt: tuple[int, int], out: Path, device: str, seed: int,
+          train: dict, progress: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(query codes, database codes, timings/diagnostics) for one method."""
+    from nacsearch.eval.runner import make_hasher
+
+    t = time.perf_counter()
+    hasher = make_hasher(name, bits, out / "models", device, None, progress)
+    if name in ("nac", "simclr"):  # build-index's budget unless told otherwise
+        hasher.overrides.update({"minutes": TrainConfig.minutes, "max_images": TrainConfig.max_images,
+                                 **train.get(name, {})})
+    if hasattr(hasher, "encode_pil"):
+        db, q = hasher.encode_pil(_pil(cs.database)), hasher.encode_pil(_pil(cs.queries))
+        return q, db, {"encode_s": round(time.perf_counter() - t, 2)}
+    db_x, q_x = _arrays(cs.database, *fmt), _arrays(cs.queries, *fmt)
+    hasher.fit(db_x, seed)
+    fit_s = time.perf_counter() - t
+    db, q = hasher.encode(db_x), hasher.encode(q_x)
+    info = {"fit_s": round(fit_s, 2), "encode_s": round(time.perf_counter() - t - fit_s, 2)}
+    info.update({k: v for k, v in getattr(hasher, "diagnostics", {}).items() if k != "pseudo_labels"})
+    return q, db, info
+
+
+def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], out_dir: str | Path,
+                split: str = "test", seed: int = 0, n_queries: int = 1000, val_sources: int = 1000,
+                test_sources: int = 3000, device: str = "auto", train: dict | None = None,
+                image_size: int | None = None, params: EditParams = EditParams(), budget: float = 0.1,
+                progress: bool = True) -> dict:
+    """Run the near-duplicate protocol; writes report.json, report.md and plots in ``out_dir``.
+
+    ``train`` maps a deep method to overrides of its training recipe (``{"nac": {"minutes": 3}}``).
+    """
+    from nacsearch.eval.copy_report import write_copy_report
+
+    unknown = [m for m in methods if m not in NEARDUP_METHODS]
+    if unknown or not methods:
+        raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(NEARDUP_METHODS)}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    train = train or {}
+    cs = build_copy_set(images, split, seed, n_queries, val_sources, test_sources, params=params, progress=progress)
+    fmt = folder_format(images, image_size=image_size)
+    report = {"protocol": "neardup", "images": str(images), "split": split, "seed": seed, "set": cs.info,
+              "format": {"channels": fmt[0], "image_size": fmt[1]}, "edits": describe_edits(params),
+              "bits": bits_list, "methods": methods, "budget_false_per_query": budget,
+              "train": {k: {kk: asdict(vv) if is_dataclass(vv) else vv for kk, vv in v.items()}
+                        for k, v in train.items()},
+              "provenance": provenance(), "results": {}}
+    t_all = time.perf_counter()
+    for bits in bits_list:
+        for name in methods:
+            log.info("[neardup] %s %d bits", name, bits)
+            q, db, info = _hash(name, bits, cs, fmt, out, device, seed, train, progress)
+            res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget)
+            res["timings"] = info
+            report["results"].setdefault(str(bits), {})[name] = res
+            log.info("[neardup] %s %d bits: recall@1 %.4f, recall at <= %.2g false/query %.4f", name, bits,
+                     res["recall@1"], budget, res["best_recall_at_false"]["recall"])
+    report["wall_s"] = round(time.perf_counter() - t_all, 1)
+    write_json(out / "report.json", report)
+    write_copy_report(report, out)
+    return report
