@@ -22,6 +22,7 @@ COMMANDS = {
     "prune": ("nacsearch.cli.index_cmds", "prune_cmd"),
     "query": ("nacsearch.cli.query_cmds", "query_cmd"),
     "info": ("nacsearch.cli.query_cmds", "info_cmd"),
+    "duplicates": ("nacsearch.cli.dup_cmd", "duplicates_cmd"),
     "eval": ("nacsearch.cli.eval_cmd", "eval_cmd"),
     "serve": ("nacsearch.cli.serve_cmd", "serve_cmd"),
 }
@@ -48,6 +49,7 @@ def main() -> None:
       nacsearch build-index ./photos            # train an encoder on the photos, index them
       nacsearch query photo.jpg -k 10           # nearest images by Hamming distance
       nacsearch query photo.jpg --radius 4      # every image within Hamming distance 4
+      nacsearch duplicates --index photos/.nacsearch --html dups.html  # groups of copies
       nacsearch serve --index photos/.nacsearch # search page and JSON API on http://127.0.0.1:8000/
       nacsearch train fashion-mnist:/usr/share/datasets/fashion-mnist --out model/
       nacsearch eval --dataset fashion-mnist:/usr/share/datasets/fashion-mnist --out report/

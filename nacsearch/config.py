@@ -62,6 +62,13 @@ class ViewConfig:
     grayscale_p: float = 0.2         # probability of grayscale (RGB only)
     blur_p: float = 0.0              # probability of Gaussian blur
     erase_p: float = 0.0             # probability of random erasing (cutout)
+    zoom_out_p: float = 0.0          # probability of zooming out instead of cropping: the image shrinks to
+    zoom_out: float = 0.7            #   a side of U(zoom_out, 1) of the frame at a random place, the rest is fill
+    rotate_p: float = 0.0            # probability of a rotation by U(-rotate, rotate) degrees (corners are fill)
+    rotate: float = 8.0
+    downscale_p: float = 0.0         # probability of a downscale to U(downscale, 0.7) of the side and back
+    downscale: float = 0.3
+    fill: float = 1.0                # value of areas outside the image (1 = white, the alpha background)
 
     def __post_init__(self) -> None:
         lo, hi = self.crop_scale
@@ -69,11 +76,14 @@ class ViewConfig:
             raise ValueError(f"crop_scale must satisfy 0 < lo <= hi <= 1, got {self.crop_scale}")
         if not 0 < self.crop_ratio[0] <= self.crop_ratio[1]:
             raise ValueError(f"bad crop_ratio {self.crop_ratio}")
-        for name in ("flip", "jitter_p", "grayscale_p", "blur_p", "erase_p"):
+        for name in ("flip", "jitter_p", "grayscale_p", "blur_p", "erase_p", "zoom_out_p", "rotate_p", "downscale_p",
+                     "fill"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability, got {getattr(self, name)}")
         if self.jitter < 0 or not 0 <= self.hue <= 0.5:
             raise ValueError("jitter must be >= 0 and hue in [0, 0.5]")
+        if not (0 < self.zoom_out <= 1 and 0 <= self.rotate <= 45 and 0 < self.downscale <= 0.7):
+            raise ValueError("zoom_out must be in (0, 1], rotate in [0, 45] degrees, downscale in (0, 0.7]")
         object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
         object.__setattr__(self, "crop_ratio", tuple(self.crop_ratio))
 
@@ -142,7 +152,8 @@ class RunConfig:
 
 _SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}
 # Fields added after files were first written: an older file that lacks one was made without it.
-_ABSENT_MEANS = {TrainConfig: {"minutes": 0.0, "max_images": 0}}
+_ABSENT_MEANS = {TrainConfig: {"minutes": 0.0, "max_images": 0},
+                 ViewConfig: {"zoom_out_p": 0.0, "rotate_p": 0.0, "downscale_p": 0.0}}
 
 
 def to_dict(cfg: Any) -> dict:

@@ -6,7 +6,13 @@ output are float images in [0, 1] of shape ``(B, C, H, W)``.
 
 The family is SimCLR's (Chen et al. 2020): random resized crop + horizontal flip
 (one affine warp per image, bilinear), colour jitter (brightness, contrast,
-saturation, hue), random grayscale, Gaussian blur, and optional cutout.
+saturation, hue), random grayscale, Gaussian blur, and optional cutout.  For copy
+detection it adds the everyday edits a copy goes through: zoom-out (the picture
+shrunk inside a frame, as with a border), small rotations (both folded into the same
+affine warp, with the uncovered area set to ``fill``, white by default: the colour
+transparency is composited on) and downscale-upscale (the detail a shrunk or
+re-compressed copy loses).  Each new draw is made only when its probability is > 0,
+so a config without them gives exactly the views it gave before they existed.
 """
 from __future__ import annotations
 
@@ -27,7 +33,7 @@ def _bernoulli(n: int, p: float, g: torch.Generator | None) -> torch.Tensor:
 
 
 def crop_flip_grid(n: int, size: tuple[int, int], cfg: ViewConfig, g: torch.Generator | None) -> torch.Tensor:
-    """Sampling grid ``(n, H, W, 2)`` for a random resized crop + flip of each image."""
+    """Sampling grid ``(n, H, W, 2)`` for a random resized crop (or zoom-out) + flip + rotation of each image."""
     area = _uniform(n, *cfg.crop_scale, g)
     log_r = _uniform(n, math.log(cfg.crop_ratio[0]), math.log(cfg.crop_ratio[1]), g)
     ratio = torch.exp(log_r)
@@ -36,12 +42,43 @@ def crop_flip_grid(n: int, size: tuple[int, int], cfg: ViewConfig, g: torch.Gene
     cx = (torch.rand(n, generator=g) * 2 - 1) * (1 - sw)  # centre in [-1+sw, 1-sw]
     cy = (torch.rand(n, generator=g) * 2 - 1) * (1 - sh)
     flip = torch.where(_bernoulli(n, cfg.flip, g), -1.0, 1.0)
+    if cfg.zoom_out_p > 0:  # the frame is 1/s of the image: the image fills a side s of it
+        out = _bernoulli(n, cfg.zoom_out_p, g)
+        s = 1 / _uniform(n, cfg.zoom_out, 1.0, g)
+        cxo, cyo = [(torch.rand(n, generator=g) * 2 - 1) * (s - 1) for _ in range(2)]
+        sw, sh, cx, cy = (torch.where(out, a, b) for a, b in ((s, sw), (s, sh), (cxo, cx), (cyo, cy)))
     theta = torch.zeros(n, 2, 3)
     theta[:, 0, 0] = sw * flip
     theta[:, 0, 2] = cx
     theta[:, 1, 1] = sh
     theta[:, 1, 2] = cy
+    if cfg.rotate_p > 0:
+        angle = _uniform(n, -cfg.rotate, cfg.rotate, g) * (math.pi / 180) * _bernoulli(n, cfg.rotate_p, g)
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        rot = torch.stack([torch.stack([cos, -sin], -1), torch.stack([sin, cos], -1)], -2)  # (n, 2, 2)
+        theta[:, :, :2] = rot @ theta[:, :, :2]
     return F.affine_grid(theta, [n, 1, *size], align_corners=False)
+
+
+def warp(x: torch.Tensor, grid: torch.Tensor, cfg: ViewConfig) -> torch.Tensor:
+    """Bilinear resample; areas outside the image are ``cfg.fill`` when the warp can uncover
+    them (zoom-out, rotation), else edges are reflected (crops stay inside the image)."""
+    if cfg.zoom_out_p > 0 or cfg.rotate_p > 0:
+        return F.grid_sample(x - cfg.fill, grid, mode="bilinear", padding_mode="zeros", align_corners=False) + cfg.fill
+    return F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def down_up(x: torch.Tensor, cfg: ViewConfig, g: torch.Generator | None) -> torch.Tensor:
+    """With prob. downscale_p, shrink an image to U(downscale, 0.7) of its side (antialiased) and scale back."""
+    n, _, h, w = x.shape
+    on = _bernoulli(n, cfg.downscale_p, g)
+    f = _uniform(n, cfg.downscale, 0.7, g)
+    y = x.clone()
+    for i in torch.nonzero(on).flatten().tolist():
+        small = (max(2, round(h * float(f[i]))), max(2, round(w * float(f[i]))))
+        y[i:i + 1] = F.interpolate(F.interpolate(x[i:i + 1], size=small, mode="bilinear", antialias=True,
+                                                 align_corners=False), size=(h, w), mode="bilinear", align_corners=False)
+    return y
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +158,9 @@ class TwoViews:
         cfg = self.cfg
         n = x.shape[0]
         grid = crop_flip_grid(n, tuple(x.shape[-2:]), cfg, g).to(x.device, x.dtype)
-        y = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+        y = warp(x, grid, cfg)
+        if cfg.downscale_p > 0:
+            y = down_up(y, cfg, g)
         if cfg.jitter > 0 and cfg.jitter_p > 0:
             y = color_jitter(y, cfg, g)
         if x.shape[1] == 3 and cfg.grayscale_p > 0:

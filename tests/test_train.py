@@ -1,4 +1,5 @@
 """The training loop, checkpoints, resume, and distributed training."""
+import dataclasses
 import json
 import os
 import shutil
@@ -10,7 +11,8 @@ import torch
 
 from nacsearch import codes as C
 from nacsearch.checkpoint import CheckpointError, load_model, save_checkpoint
-from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, run_config_from_dict, to_dict
+from nacsearch.config import (ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig, run_config_from_dict,
+                              to_dict)
 from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.encode import encode_images
 from nacsearch.models import HashEncoder
@@ -94,8 +96,10 @@ def test_weights_of_another_architecture_are_refused(tmp_path):
         load_model(tmp_path)
 
 
-def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch):
-    run = tiny_run(12)
+@pytest.mark.parametrize("views", [ViewConfig(), ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5)],
+                         ids=["default-views", "copy-views"])
+def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch, views):
+    run = dataclasses.replace(tiny_run(12), views=views)
     train(run, data, tmp_path / "full", device="cpu", progress=False)
 
     from nacsearch import train as T

@@ -76,3 +76,41 @@ def test_backbone_weights_from_a_named_file(tmp_path):
     torch.save({"nothing": torch.zeros(1)}, tmp_path / "x.pth")
     with pytest.raises(ValueError, match="no tensor"):
         load_backbone_weights(dst.backbone, str(tmp_path / "x.pth"))
+
+
+COPY_OFF = dict(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip=0.0, jitter=0.0, grayscale_p=0.0)
+
+
+def test_zoom_out_shrinks_the_image_into_a_white_frame():
+    x = torch.zeros(4, 1, 32, 32)  # black images: every white pixel is fill
+    v = TwoViews(ViewConfig(zoom_out_p=1.0, zoom_out=0.5, **COPY_OFF)).one(x, torch.Generator().manual_seed(0))
+    black = (v < 0.5).float().mean(dim=(1, 2, 3))
+    assert (black > 0.2).all() and (black < 0.95).all()  # the image covers a side of 0.5-1 of the frame
+    assert ((v == 0) | (v == 1) | ((v > 0) & (v < 1))).all() and v.max() == 1.0
+
+
+def test_rotation_fills_corners_and_keeps_the_centre():
+    x = torch.zeros(3, 3, 33, 33)
+    cfg = ViewConfig(rotate_p=1.0, rotate=20.0, **COPY_OFF)
+    v = TwoViews(cfg).one(x, torch.Generator().manual_seed(3))
+    assert torch.equal(v[:, :, 16, 16], torch.zeros(3, 3))  # the centre stays where it was
+    corners = torch.stack([v[:, :, 0, 0], v[:, :, 0, -1], v[:, :, -1, 0], v[:, :, -1, -1]])
+    assert (corners.amax(dim=0) > 0).all()  # some corner of each image is uncovered (white fill, not black)
+
+
+def test_down_up_loses_detail_only():
+    g = torch.Generator().manual_seed(0)
+    x = (torch.rand(4, 1, 32, 32, generator=g) > 0.5).float()  # pixel noise: all detail
+    v = TwoViews(ViewConfig(downscale_p=1.0, downscale=0.3, **COPY_OFF)).one(x, torch.Generator().manual_seed(1))
+    assert (v.std(dim=(1, 2, 3)) < 0.6 * x.std(dim=(1, 2, 3))).all()  # detail is gone
+    torch.testing.assert_close(v.mean(dim=(1, 2, 3)), x.mean(dim=(1, 2, 3)), atol=0.03, rtol=0)  # not the content
+    off = TwoViews(ViewConfig(**COPY_OFF)).one(x, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(off, x, atol=1e-5, rtol=0)
+
+
+def test_copy_views_are_seeded():
+    cfg = ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5)
+    x = batch()
+    a = TwoViews(cfg)(x, torch.Generator().manual_seed(9))
+    b = TwoViews(cfg)(x, torch.Generator().manual_seed(9))
+    assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and not torch.equal(a[0], a[1])
