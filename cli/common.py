@@ -43,6 +43,16 @@ def budget_options(prefix: str = ""):
     return wrap
 
 
+def recipe_option(default: str):
+    """``--recipe``: a named training recipe (``nacsearch.config.RECIPES``)."""
+    from nacsearch.config import RECIPES
+
+    return click.option("--recipe", type=click.Choice(list(RECIPES)), default=default, show_default=True,
+                        help="Training recipe: 'copies' (views covering crops, borders, rotations, re-encoding; "
+                             "steps fill the time budget) finds edited copies; 'categories' (the Fashion-MNIST-"
+                             "tuned views, 40 epochs) groups look-alike items.")
+
+
 def device_option():
     return click.option("--device", default="auto", show_default=True,
                         help="Torch device: auto (CUDA if available, else CPU), cpu, cuda, cuda:1, ...")

@@ -10,9 +10,9 @@ from nacsearch.cli.common import call, echo_json, log, shown
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), default=".nacsearch", show_default=True,
               help="Index directory.")
 @click.option("-r", "--radius", type=click.IntRange(0), default=None,
-              help="Link images whose codes are within this Hamming distance (inclusive) [4 for 64-bit codes: "
-                   "on the near-duplicate benchmark it finds most edited copies at under 0.1 false matches "
-                   "per image; lower it for exact copies only].")
+              help="Link images whose codes are within this Hamming distance (inclusive) [2: on the "
+                   "near-duplicate validation set, 64-bit codes, the largest radius with under 0.1 false matches "
+                   "per image; raise it to find more edited copies at more false matches].")
 @click.option("--json", "as_json", is_flag=True, help="All groups as JSON on stdout.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout: group,id,distance,path.")
 @click.option("--html", "html_file", type=click.Path(dir_okay=False), default=None,

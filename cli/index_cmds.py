@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import click
 
-from nacsearch.cli.common import bits_option, budget_options, call, device_option, echo_json, log, shown
+from nacsearch.cli.common import (bits_option, budget_options, call, device_option, echo_json, log, recipe_option,
+                                  shown)
+from nacsearch.config import COLLECTION_RECIPE
 from nacsearch.indexer.params import INDEX_TYPES
 
 INDEX_HELP = "Index directory [default: IMAGES/.nacsearch]."
@@ -35,12 +37,13 @@ def _report(res: dict, as_json: bool) -> None:
 @click.option("--epochs", type=click.IntRange(1), default=None,
               help="At most this many training epochs when no --model is given [recipe default].")
 @budget_options("train-")
+@recipe_option(COLLECTION_RECIPE)
 @click.option("--image-size", type=click.IntRange(8, 1024), default=None,
               help="Input size of an encoder trained here [32 px].")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
-def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, minutes, max_images, image_size,
+def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, minutes, max_images, recipe, image_size,
                     batch_size, device, as_json):
     """Index every image under IMAGES (recursively) for Hamming search.
 
@@ -52,7 +55,7 @@ def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, minu
     from nacsearch.indexer.build import build_index
 
     overrides = {k: v for k, v in (("epochs", epochs), ("image_size", image_size), ("minutes", minutes),
-                                   ("max_images", max_images)) if v is not None}
+                                   ("max_images", max_images), ("recipe", recipe)) if v is not None}
     res = call(build_index, images, index_dir, model_dir, bits, index_type, batch_size, device, **overrides)
     _report(res.to_dict(), as_json)
 

@@ -1,8 +1,9 @@
 """The near-duplicate evaluation: every method hashes the same originals and edited copies.
 
 Learned methods (nac, simclr, and the classic projections) are fitted on the database images
-only, the way ``build-index`` trains on a collection: NAC and SimCLR-sign with the training
-budget of ``build-index`` (``TrainConfig.minutes`` / ``max_images``) unless told otherwise.
+only, the way ``build-index`` trains on a collection: NAC and SimCLR-sign with the recipe and
+training budget of ``build-index`` (``COLLECTION_RECIPE``, ``TrainConfig.minutes`` /
+``max_images``) unless told otherwise.
 Learned methods see what ``build-index`` feeds its encoder (the folder rule's channels and size,
 :func:`nacsearch.imageio.decode_image`); perceptual hashes see the whole image, as a user calling
 imagehash on the file would.
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nacsearch.config import TrainConfig
+from nacsearch.config import COLLECTION_RECIPE, TrainConfig
 from nacsearch.datasets.imagefolder import folder_format
 from nacsearch.eval.copy_metrics import copy_metrics
 from nacsearch.eval.edits import EditParams, describe_edits
@@ -53,7 +54,7 @@ def _hash(name: str, bits: int, cs: CopySet, fmt: tuple[int, int], out: Path, de
     hasher = make_hasher(name, bits, out / "models", device, None, progress)
     if name in ("nac", "simclr"):  # build-index's budget unless told otherwise
         hasher.overrides.update({"minutes": TrainConfig.minutes, "max_images": TrainConfig.max_images,
-                                 **train.get(name, {})})
+                                 "recipe": COLLECTION_RECIPE, **train.get(name, {})})
     if hasattr(hasher, "encode_pil"):
         db, q = hasher.encode_pil(_pil(cs.database)), hasher.encode_pil(_pil(cs.queries))
         return q, db, {"encode_s": round(time.perf_counter() - t, 2)}

@@ -22,7 +22,9 @@ from nacsearch import codes as C
 from nacsearch.indexer.binary_index import BinaryIndex
 from nacsearch.indexer.params import IndexParams
 
-DEFAULT_RADIUS = 4  # see duplicate_radius_note in the README: chosen on the near-duplicate protocol
+DEFAULT_RADIUS = 2  # 64-bit codes of the 'copies' recipe: the largest radius with <= 0.1 false matches per
+#                    query on the near-duplicate validation collection (recall 0.62 at 0.076 false/query; r = 3:
+#                    0.74 at 0.17; benchmarks/neardup/validation/copy-views-0.3-fill-budget/report.json)
 
 
 class UnionFind:

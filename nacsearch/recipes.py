@@ -7,9 +7,10 @@ drawn from the training images; tuning log in ``benchmarks/RESULTS.md``) -- they
 """
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
-from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig
+from nacsearch.config import RECIPES, ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig
 from nacsearch.datasets import ArrayImages, open_dataset
 
 
@@ -17,13 +18,21 @@ def _given(**kw) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+
 def make_run_config(channels: int, image_size: int, bits: int = 64, objective: str = "nac",
                     backbone: str | None = None, width: int | None = None, p: float | None = None,
                     epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
                     seed: int = 0, max_steps: int = 0, optimizer: str = "adamw",
                     views: ViewConfig | None = None, minutes: float | None = None,
-                    max_images: int | None = None) -> RunConfig:
-    """A full RunConfig from the config defaults and any overrides (None = default)."""
+                    max_images: int | None = None, recipe: str = "categories") -> RunConfig:
+    """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
+    overrides (None = the recipe's value, else the default)."""
+    if recipe not in RECIPES:
+        raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
+    rec = RECIPES[recipe]
+    if views is None and "views" in rec:
+        views = rec["views"] if channels == 3 else dataclasses.replace(rec["views"], grayscale_p=0.0)
+    epochs = epochs if epochs is not None else rec.get("epochs")
     mean = (0.5,) * channels
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width))

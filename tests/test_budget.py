@@ -133,3 +133,32 @@ def test_build_index_options_reach_the_models_config(image_folder, tmp_path):
     assert meta["run"].train.minutes == 0.5 and meta["run"].train.max_images == 20
     assert meta["state"]["budget"]["minutes"] == 0.5 and meta["state"]["budget"]["steps"] >= 1
     assert json.loads(res.stdout)["records"] == 30  # trained on 20, encoded all
+
+
+def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
+    from nacsearch.config import COPY_VIEWS, RECIPES, ViewConfig
+    from nacsearch.recipes import make_run_config
+
+    cat = make_run_config(3, 32)
+    assert cat.views == ViewConfig() and cat.train.epochs == TrainConfig.epochs
+    cop = make_run_config(3, 32, recipe="copies")
+    assert cop.views == COPY_VIEWS and cop.train.epochs == RECIPES["copies"]["epochs"]
+    gray = make_run_config(1, 32, recipe="copies")
+    assert gray.views.grayscale_p == 0 and gray.views.zoom_out_p == COPY_VIEWS.zoom_out_p
+    mine = make_run_config(3, 32, recipe="copies", epochs=3, views=ViewConfig(flip=0.0))
+    assert mine.train.epochs == 3 and mine.views == ViewConfig(flip=0.0)
+    with pytest.raises(ValueError, match="recipe"):
+        make_run_config(3, 32, recipe="fastest")
+
+
+def test_build_index_recipe_option_reaches_the_models_config(image_folder, tmp_path):
+    from click.testing import CliRunner
+
+    from nacsearch.cli.main import main
+    from nacsearch.config import COPY_VIEWS
+
+    res = CliRunner().invoke(main, ["build-index", str(image_folder), "--index", str(tmp_path / "i"), "--bits", "16",
+                                    "--recipe", "copies", "--epochs", "1", "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    views = read_meta(tmp_path / "i" / "model")["run"].views
+    assert views.zoom_out_p == COPY_VIEWS.zoom_out_p and views.rotate_p == COPY_VIEWS.rotate_p

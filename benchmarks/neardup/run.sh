@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The committed near-duplicate report on the test collection (64 bits, build-index's defaults:
+# the 'copies' recipe and the 10-minute budget, 2 CPU cores, one process at a time).
+set -euo pipefail
+images=$(bash "$(dirname "$0")/collection.sh" "${1:-/tmp/nacsearch-neardup-images}")
+nacsearch eval --protocol neardup --images "$images" --bits 64 --methods "${METHODS:-nac,phash,dhash,ahash,whash,itq}" \
+  --out "$(dirname "$0")/test"
