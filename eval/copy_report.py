@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nacsearch.eval.report import write_report
+from nacsearch.eval.report import save_figure, write_report
 
 
 def _cell(v: float, best: float) -> str:
@@ -71,13 +71,7 @@ def plot(report: dict, out_dir: Path) -> list[Path]:
         ax.axvline(report["budget_false_per_query"], color="grey", ls="--", lw=1)
         ax.set(xscale="log", xlabel="other database images within r, per query", ylabel="copies whose original is within r",
                title=f"Near-duplicate detection, {bits} bits")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
-        fig.tight_layout()
-        path = out_dir / f"tradeoff_{bits}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        files.append(path)
+        files.append(save_figure(fig, ax, out_dir / f"tradeoff_{bits}.png"))
     return files
 
 

@@ -40,6 +40,18 @@ def markdown(report: dict) -> str:
     return "\n".join(out)
 
 
+def save_figure(fig, ax, path: Path) -> Path:
+    """Legend, grid, tight layout, PNG at 110 dpi; closes the figure."""
+    import matplotlib.pyplot as plt
+
+    ax.legend(fontsize=7)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def plot(report: dict, out_dir: Path) -> list[Path]:
     """pr_<bits>.png (precision-recall over Hamming radii) and precision_at_n.png."""
     import matplotlib
@@ -59,13 +71,7 @@ def plot(report: dict, out_dir: Path) -> list[Path]:
             pn = res["test"]["precision@n"]
             axes2[0, col].plot([int(n) for n in pn], list(pn.values()), marker="o", label=m)
         ax.set(xlabel="recall", ylabel="precision", title=f"PR over Hamming radii, {b} bits")
-        ax.legend(fontsize=7)
-        ax.grid(alpha=0.3)
-        fig.tight_layout()
-        path = out_dir / f"pr_{b}.png"
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        files.append(path)
+        files.append(save_figure(fig, ax, out_dir / f"pr_{b}.png"))
         axes2[0, col].set(xscale="log", xlabel="N", ylabel="precision@N", title=f"{b} bits")
         axes2[0, col].grid(alpha=0.3)
         axes2[0, col].legend(fontsize=7)
