@@ -6,7 +6,7 @@ import click
 from nacsearch.cli.common import budget_options, call, device_option, echo_json, fail, log
 
 ALL_METHODS = "nac,simclr,distillhash,itq,lsh,pcah,sh,phash"
-NEARDUP_METHODS = "nac,simclr,phash,dhash,ahash,whash,itq"
+NEARDUP_DEFAULT_METHODS = "nac,simclr,phash,dhash,ahash,whash,itq"
 
 
 def _int_list(ctx, param, value: str) -> list[int]:
@@ -26,7 +26,7 @@ def _int_list(ctx, param, value: str) -> list[int]:
 @click.option("--bits", default=None, callback=lambda c, p, v: _int_list(c, p, v) if v else None,
               help="Code lengths [retrieval: 16,32,64; neardup: 64].")
 @click.option("--methods", default=None,
-              help=f"Comma-separated [retrieval: {ALL_METHODS}; neardup: {NEARDUP_METHODS}]; "
+              help=f"Comma-separated [retrieval: {ALL_METHODS}; neardup: {NEARDUP_DEFAULT_METHODS}]; "
                    "also lsh, pcah, sh, ahash, dhash, whash.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="retrieval: training epochs for deep methods.")
@@ -52,7 +52,7 @@ def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, 
     from training images only.  neardup: learned methods train on the collection's originals
     with build-index's budget; recall@1 ranks ties pessimistically.
     """
-    names = [m.strip() for m in (methods or (NEARDUP_METHODS if protocol == "neardup" else ALL_METHODS)).split(",")
+    names = [m.strip() for m in (methods or (NEARDUP_DEFAULT_METHODS if protocol == "neardup" else ALL_METHODS)).split(",")
              if m.strip()]
     if protocol == "neardup":
         if not images:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from nacsearch import codes as C
-from nacsearch.eval.metrics import hamming_chunk
+from nacsearch.eval.metrics import distance_counts, hamming_chunk
 
 
 def copy_ranks(q_codes: np.ndarray, db_codes: np.ndarray, target: np.ndarray,
@@ -35,9 +35,7 @@ def copy_ranks(q_codes: np.ndarray, db_codes: np.ndarray, target: np.ndarray,
         d_t = dist[np.arange(len(dist)), target[s:s + chunk]]
         ranks.append((dist <= d_t[:, None]).sum(axis=1))
         dists.append(d_t)
-        n = len(dist)
-        cell = (np.arange(n)[:, None] * (bits + 1) + dist).ravel()
-        cum.append(np.bincount(cell, minlength=n * (bits + 1)).reshape(n, bits + 1).cumsum(axis=1))
+        cum.append(distance_counts(dist, bits).cumsum(axis=1))
     return np.concatenate(ranks), np.concatenate(dists), np.concatenate(cum)
 
 

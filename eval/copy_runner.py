@@ -14,6 +14,7 @@ import io
 import logging
 import time
 from dataclasses import asdict, is_dataclass
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -32,21 +33,31 @@ log = logging.getLogger(__name__)
 NEARDUP_METHODS = ("nac", "simclr", "itq", "lsh", "pcah", "phash", "ahash", "dhash", "whash")
 
 
-def _arrays(images: list[bytes], channels: int, size: int) -> np.ndarray:
-    return np.stack([decode_image(b, channels, size) for b in images])
+class _Inputs:
+    """The copy set decoded once for every method: model arrays (folder rule format) and PIL images."""
+
+    def __init__(self, cs: CopySet, fmt: tuple[int, int]) -> None:
+        self.cs, self.fmt = cs, fmt
+
+    @cached_property
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """(database, queries) as ``uint8 (N, C, S, S)``, decoded as build-index decodes files."""
+        return tuple(np.stack([decode_image(b, *self.fmt) for b in part])
+                     for part in (self.cs.database, self.cs.queries))
+
+    @cached_property
+    def pil(self) -> tuple[list[Image.Image], list[Image.Image]]:
+        """(database, queries) as whole PIL images, as a user opens the files."""
+        def one(b: bytes) -> Image.Image:
+            with Image.open(io.BytesIO(b)) as im:
+                im.load()
+                return im.copy()
+
+        return [one(b) for b in self.cs.database], [one(b) for b in self.cs.queries]
 
 
-def _pil(images: list[bytes]) -> list[Image.Image]:
-    out = []
-    for b in images:
-        with Image.open(io.BytesIO(b)) as im:
-            im.load()
-            out.append(im.copy())
-    return out
-
-
-def _hash(name: str, bits: int, cs: CopySet, fmt: tuple[int, int], out: Path, device: str, seed: int,
-          train: dict, progress: bool) -> tuple[np.ndarray, np.ndarray, dict]:
+def _hash(name: str, bits: int, inputs: _Inputs, out: Path, device: str, seed: int, train: dict,
+          progress: bool) -> tuple[np.ndarray, np.ndarray, dict]:
     """(query codes, database codes, timings/diagnostics) for one method."""
     from nacsearch.eval.runner import make_hasher
 
@@ -56,9 +67,10 @@ def _hash(name: str, bits: int, cs: CopySet, fmt: tuple[int, int], out: Path, de
         hasher.overrides.update({"minutes": TrainConfig.minutes, "max_images": TrainConfig.max_images,
                                  "recipe": COLLECTION_RECIPE, **train.get(name, {})})
     if hasattr(hasher, "encode_pil"):
-        db, q = hasher.encode_pil(_pil(cs.database)), hasher.encode_pil(_pil(cs.queries))
+        db_im, q_im = inputs.pil
+        db, q = hasher.encode_pil(db_im), hasher.encode_pil(q_im)
         return q, db, {"encode_s": round(time.perf_counter() - t, 2)}
-    db_x, q_x = _arrays(cs.database, *fmt), _arrays(cs.queries, *fmt)
+    db_x, q_x = inputs.arrays
     hasher.fit(db_x, seed)
     fit_s = time.perf_counter() - t
     db, q = hasher.encode(db_x), hasher.encode(q_x)
@@ -93,10 +105,11 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
                         for k, v in train.items()},
               "provenance": provenance(), "results": {}}
     t_all = time.perf_counter()
+    inputs = _Inputs(cs, fmt)
     for bits in bits_list:
         for name in methods:
             log.info("[neardup] %s %d bits", name, bits)
-            q, db, info = _hash(name, bits, cs, fmt, out, device, seed, train, progress)
+            q, db, info = _hash(name, bits, inputs, out, device, seed, train, progress)
             res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget)
             res["timings"] = info
             report["results"].setdefault(str(bits), {})[name] = res

@@ -100,13 +100,19 @@ def evaluate(q_codes: np.ndarray, db_codes: np.ndarray, q_labels: np.ndarray, db
     return out
 
 
+def distance_counts(dist: np.ndarray, bits: int, where: np.ndarray | None = None) -> np.ndarray:
+    """Per row of ``dist`` (n, ndb): how many items (only those flagged in ``where``) lie at each
+    Hamming distance 0..bits, ``int64 (n, bits + 1)``; a cumulative sum gives counts within r."""
+    n = len(dist)
+    cell = (np.arange(n, dtype=np.int64)[:, None] * (bits + 1) + dist).ravel()  # (row, distance) bins
+    if where is not None:
+        cell = cell[where.ravel()]
+    return np.bincount(cell, minlength=n * (bits + 1)).reshape(n, bits + 1)
+
+
 def _pr_counts(dist: np.ndarray, rel: np.ndarray, bits: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-query precision (NaN where nothing is retrieved) and recall at radii 0..bits."""
-    nq = len(dist)
-    cell = (np.arange(nq, dtype=np.int64)[:, None] * (bits + 1) + dist).ravel()  # (query, distance) bins
-    ret_hist = np.bincount(cell, minlength=nq * (bits + 1)).reshape(nq, bits + 1)
-    rel_hist = np.bincount(cell[rel.ravel()], minlength=nq * (bits + 1)).reshape(nq, bits + 1)
-    ret, hit = ret_hist.cumsum(axis=1), rel_hist.cumsum(axis=1)
+    ret, hit = distance_counts(dist, bits).cumsum(axis=1), distance_counts(dist, bits, rel).cumsum(axis=1)
     total = hit[:, -1:]
     with np.errstate(invalid="ignore", divide="ignore"):
         prec = np.where(ret > 0, hit / np.maximum(ret, 1), np.nan)

@@ -80,9 +80,7 @@ def load_sources(root: str | Path, max_sources: int, seed: int, progress: bool =
     def one(p: Path):
         try:
             return decode_pil(p.read_bytes(), SOURCE_SIDE)
-        except ImageError:
-            return None
-        except OSError:
+        except (ImageError, OSError):
             return None
 
     with ThreadPoolExecutor(threads) as pool:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import html
 import os
-from pathlib import Path
 
 from nacsearch.imageio import ImageError, thumbnail_jpeg
 from nacsearch.indexer.duplicates import DuplicateGroups
+from nacsearch.indexer.store import FileChanged, indexed_content
 from nacsearch.safeio import atomic_write_text
 
 STYLE = ("body{font-family:sans-serif;margin:1.5em}section{margin-bottom:1.5em}"
@@ -16,16 +15,15 @@ STYLE = ("body{font-family:sans-serif;margin:1.5em}section{margin-bottom:1.5em}"
          "img{max-width:180px;max-height:180px;border:1px solid #ccc}figcaption{font-size:12px;word-break:break-all}")
 
 
-def _thumb(path: str | None, sha256: str | None) -> str:
+def _thumb(id_: int, path: str | None, sha256: str | None) -> str:
     """A thumbnail of the file, only while it still holds the indexed content."""
-    if not path:
+    if not path or not sha256:
         return ""
     try:
-        raw = Path(path).read_bytes()
-        if sha256 and hashlib.sha256(raw).hexdigest() != sha256:
-            return "<div>(changed since indexed)</div>"
-        data = thumbnail_jpeg(raw, side=180)
-    except (OSError, ImageError):
+        data = thumbnail_jpeg(indexed_content(id_, path, sha256), side=180)
+    except FileChanged:
+        return "<div>(changed since indexed)</div>"
+    except ImageError:
         return "<div>(unreadable)</div>"
     return f'<img alt="" src="data:image/jpeg;base64,{base64.b64encode(data).decode()}">'
 
@@ -38,8 +36,8 @@ def groups_html(res: DuplicateGroups) -> str:
         parts.append(f"<section><h2>Group {g} ({len(members)} images)</h2>")
         for m in members:
             name = html.escape(os.fsdecode(m["path"] or "?"), quote=True)
-            parts.append(f"<figure>{_thumb(m['path'], m.get('sha256'))}<figcaption>distance {m['distance']} · id {m['id']}"
-                         f"<br>{name}</figcaption></figure>")
+            parts.append(f"<figure>{_thumb(m['id'], m['path'], m['sha256'])}<figcaption>distance {m['distance']} "
+                         f"· id {m['id']}<br>{name}</figcaption></figure>")
         parts.append("</section>")
     return "\n".join(parts) + "\n"
 

@@ -10,7 +10,6 @@ in a small LRU cache keyed by (id, content hash).
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import threading
@@ -21,11 +20,11 @@ import numpy as np
 
 from nacsearch.device import resolve_device
 from nacsearch.encode import encode_images
-from nacsearch.imageio import ImageError, decode_image, thumbnail_jpeg
+from nacsearch.imageio import decode_image, thumbnail_jpeg
 from nacsearch.indexer.index import Index
 from nacsearch.indexer.layout import INDEX_JSON, IndexError_
 from nacsearch.indexer.search import Hit, search_codes
-from nacsearch.indexer.store import MAX_ID, Record, StoreError
+from nacsearch.indexer.store import MAX_ID, FileChanged, Record, StoreError, indexed_content  # noqa: F401 (FileChanged re-exported)
 
 log = logging.getLogger(__name__)
 
@@ -40,21 +39,6 @@ def _stamp(path: Path) -> tuple | None:
 
 class UnknownId(KeyError):
     """An id that is not in the index."""
-
-
-class FileChanged(Exception):
-    """The indexed file's content is no longer what was indexed (edited, replaced, or now a link elsewhere)."""
-
-
-def _indexed_content(id_: int, rec: Record) -> bytes:
-    """The bytes at ``rec.abspath`` if their SHA-256 is the indexed one (see :meth:`LiveIndex.file_bytes`)."""
-    try:
-        data = Path(rec.abspath).read_bytes()
-    except OSError as e:
-        raise ImageError.unreadable(e) from None
-    if hashlib.sha256(data).hexdigest() != rec.sha256:
-        raise FileChanged(f"id {id_}: the file changed since it was indexed; run 'nacsearch add' to update")
-    return data
 
 
 class LiveIndex:
@@ -120,7 +104,7 @@ class LiveIndex:
         points to, nothing but indexed content is ever returned.  Raises :class:`UnknownId`,
         :class:`FileChanged`, or :class:`ImageError` (reason ``unreadable``: gone, no permission)."""
         rec = self.record(id_)
-        return rec, _indexed_content(id_, rec)
+        return rec, indexed_content(id_, rec.abspath, rec.sha256)
 
     def thumbnail(self, id_: int, side: int = 192) -> bytes:
         """A JPEG thumbnail of indexed image ``id_`` (see :meth:`file_bytes` for what can be raised)."""
@@ -130,7 +114,7 @@ class LiveIndex:
             if key in self._thumbs:
                 self._thumbs.move_to_end(key)
                 return self._thumbs[key]
-        jpeg = thumbnail_jpeg(_indexed_content(id_, rec), side)
+        jpeg = thumbnail_jpeg(indexed_content(id_, rec.abspath, rec.sha256), side)
         with self._lock:
             self._thumbs[key] = jpeg
             while len(self._thumbs) > self._max_thumbs:

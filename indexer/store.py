@@ -32,6 +32,7 @@ from typing import Iterable
 import lmdb
 import numpy as np
 
+from nacsearch.imageio import ImageError
 from nacsearch.indexer.lmdb_file import DATA_FILE, StoreError, check_data_file
 
 INITIAL_MAP = 1 << 30
@@ -74,6 +75,23 @@ class Record:
     @classmethod
     def from_json(cls, b: bytes) -> "Record":
         return cls(**json.loads(b))
+
+
+class FileChanged(Exception):
+    """The indexed file's content is no longer what was indexed (edited, replaced, or now a link elsewhere)."""
+
+
+def indexed_content(id_: int, abspath: str, sha256: str) -> bytes:
+    """The bytes at ``abspath`` if their SHA-256 is the indexed ``sha256``: whatever the path now
+    points to, nothing but indexed content is returned.  Raises :class:`FileChanged`, or
+    :class:`~nacsearch.imageio.ImageError` (reason ``unreadable``: gone, no permission)."""
+    try:
+        data = Path(abspath).read_bytes()
+    except OSError as e:
+        raise ImageError.unreadable(e) from None
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise FileChanged(f"id {id_}: the file changed since it was indexed; run 'nacsearch add' to update")
+    return data
 
 
 class Store:

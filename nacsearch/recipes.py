@@ -30,13 +30,13 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     rec = RECIPES[recipe]
-    if views is None and "views" in rec:
-        views = rec["views"] if channels == 3 else dataclasses.replace(rec["views"], grayscale_p=0.0)
+    if views is None:  # the recipe's views; grayscale views only make sense for RGB
+        views = rec.get("views", ViewConfig())
+        views = views if channels == 3 else dataclasses.replace(views, grayscale_p=0.0)
     epochs = epochs if epochs is not None else rec.get("epochs")
     mean = (0.5,) * channels
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width))
-    views = views or ViewConfig(grayscale_p=ViewConfig.grayscale_p if channels == 3 else 0.0)
     obj = ObjectiveConfig(name=objective, **_given(p=p))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images))
