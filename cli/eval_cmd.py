@@ -5,7 +5,7 @@ import click
 
 from nacsearch.cli.common import budget_options, call, device_option, echo_json, fail, log
 
-ALL_METHODS = "nac,simclr,distillhash,itq,lsh,pcah,sh,phash"
+ALL_METHODS = "nac,simclr,cibhash,distillhash,itq,lsh,pcah,sh,phash"
 NEARDUP_DEFAULT_METHODS = "nac,simclr,phash,dhash,ahash,whash,itq"
 
 
@@ -27,7 +27,9 @@ def _int_list(ctx, param, value: str) -> list[int]:
               help="Code lengths [retrieval: 16,32,64; neardup: 64].")
 @click.option("--methods", default=None,
               help=f"Comma-separated [retrieval: {ALL_METHODS}; neardup: {NEARDUP_DEFAULT_METHODS}]; "
-                   "also lsh, pcah, sh, ahash, dhash, whash.")
+                   "also lsh, pcah, sh, ahash, dhash, whash.  retrieval: itq+simclr (and lsh, pcah, sh, "
+                   "distillhash +simclr) run on the backbone features of the SimCLR encoder trained in "
+                   "the same run.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="retrieval: training epochs for deep methods.")
 @device_option()
@@ -42,10 +44,15 @@ def _int_list(ctx, param, value: str) -> list[int]:
 @click.option("--split", type=click.Choice(["test", "validation"]), default="test", show_default=True,
               help="neardup: which collection to score; choose settings on validation only.")
 @click.option("--queries", type=click.IntRange(1), default=1000, show_default=True, help="neardup: edited copies.")
+@click.option("--train-on", type=click.Choice(["train", "database"]), default="train", show_default=True,
+              help="retrieval: learned methods fit the protocol's training split, or the whole unlabeled "
+                   "database (transductive, as build-index does; give --train-minutes).")
+@click.option("--nac-set", "nac_set", multiple=True, metavar="KEY=VALUE",
+              help="retrieval: override one of NAC's recipe settings (e.g. prior_weight=0.1, p=0.1); repeatable.")
 @budget_options("train-")
 @click.option("--json", "as_json", is_flag=True, help="Print the headline numbers as JSON.")
 def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, seed, save_codes, features_from,
-             mirflickr_images, scale, split, queries, minutes, max_images, as_json):
+             mirflickr_images, scale, split, queries, train_on, nac_set, minutes, max_images, as_json):
     """Score hashing methods and write report.json, report.md and plots.
 
     retrieval: deep methods train on the protocol's training split; validation numbers come
@@ -62,7 +69,24 @@ def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, 
     if not dataset:
         fail("--protocol retrieval needs --dataset KIND:PATH")
     _retrieval(dataset, bits or [16, 32, 64], names, out_dir, epochs, device, seed, save_codes, scale,
-               features_from, mirflickr_images, as_json)
+               features_from, mirflickr_images, as_json, train_on=train_on, minutes=minutes,
+               nac_overrides=_settings(nac_set))
+
+
+def _settings(pairs: tuple[str, ...]) -> dict | None:
+    """``("p=0.1", "recipe=copies")`` -> ``{"p": 0.1, "recipe": "copies"}`` (JSON values, else strings)."""
+    import json
+
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            fail(f"--nac-set expects KEY=VALUE, got {pair!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out or None
 
 
 def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes, max_images, as_json):
@@ -70,7 +94,7 @@ def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes
 
     budget = {k: v for k, v in (("minutes", minutes), ("max_images", max_images)) if v is not None}
     rep = call(run_neardup, images, bits, names, out_dir, split=split, seed=seed, n_queries=queries,
-               device=device, train={m: budget for m in ("nac", "simclr")} if budget else None)
+               device=device, train={m: budget for m in ("nac", "simclr", "cibhash")} if budget else None)
     table = {b: {m: {"recall@1": r["recall@1"], "recall@10": r["recall@10"],
                      "recall_at_false": r["best_recall_at_false"]["recall"]} for m, r in per.items()}
              for b, per in rep["results"].items()}
@@ -85,12 +109,12 @@ def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes
 
 
 def _retrieval(dataset, bits, names, out_dir, epochs, device, seed, save_codes, scale, features_from,
-               mirflickr_images, as_json):
+               mirflickr_images, as_json, **kw):
     from nacsearch.eval.runner import run_eval
 
     try:
         rep = run_eval(dataset, bits, names, out_dir, device=device, epochs=epochs, seed=seed, save_codes=save_codes,
-                       scale=scale, features_from=features_from, mirflickr_images=mirflickr_images)
+                       scale=scale, features_from=features_from, mirflickr_images=mirflickr_images, **kw)
     except (ValueError, FileNotFoundError) as e:
         fail(str(e))
     key = f"map@{rep['protocol']['protocol']['map_at'][0]}"
@@ -102,3 +126,27 @@ def _retrieval(dataset, bits, names, out_dir, epochs, device, seed, save_codes, 
     for m in names:
         click.echo(f"{m:<12}" + "".join(f"{table[b][m]:>12.4f}" for b in table))
     log(f"report written to {out_dir}/report.md")
+
+
+@click.command("eval-summary")
+@click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
+              help="Directory for summary.json and summary.md.")
+@click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
+def eval_summary_cmd(reports, out_dir, as_json):
+    """Mean +- std over retrieval reports that differ only in seed (one directory each).
+
+    A method is called best at a code length only when its mean beats the runner-up's by more
+    than the larger standard deviation; closer methods with fewer seeds are flagged.
+    """
+    from nacsearch.eval.seeds import write_summary
+
+    doc = call(write_summary, list(reports), out_dir)
+    if as_json:
+        echo_json({"seeds": doc["seeds"], "verdicts": doc["verdicts"], "summary": f"{out_dir}/summary.md"})
+        return
+    for metric, per in doc["verdicts"].items():
+        for bits, v in sorted(per.items(), key=lambda kv: int(kv[0])):
+            click.echo(f"{metric} {bits} bits: " + (f"best {v['best']}" if v.get("best") else
+                                                    f"no winner (leader {v.get('leader')})"))
+    log(f"summary written to {out_dir}/summary.md")

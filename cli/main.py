@@ -24,6 +24,7 @@ COMMANDS = {
     "info": ("nacsearch.cli.query_cmds", "info_cmd"),
     "duplicates": ("nacsearch.cli.dup_cmd", "duplicates_cmd"),
     "eval": ("nacsearch.cli.eval_cmd", "eval_cmd"),
+    "eval-summary": ("nacsearch.cli.eval_cmd", "eval_summary_cmd"),
     "serve": ("nacsearch.cli.serve_cmd", "serve_cmd"),
 }
 
@@ -53,6 +54,7 @@ def main() -> None:
       nacsearch serve --index photos/.nacsearch # search page and JSON API on http://127.0.0.1:8000/
       nacsearch train fashion-mnist:/usr/share/datasets/fashion-mnist --out model/
       nacsearch eval --dataset fashion-mnist:/usr/share/datasets/fashion-mnist --out report/
+      nacsearch eval-summary seed0/ seed1/ seed2/ --out spread/  # mean +- std over seeds
 
     Results go to stdout, logs and progress bars to stderr; most commands take --json.
     """

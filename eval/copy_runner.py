@@ -1,6 +1,6 @@
 """The near-duplicate evaluation: every method hashes the same originals and edited copies.
 
-Learned methods (nac, simclr, and the classic projections) are fitted on the database images
+Learned methods (nac, simclr, cibhash, and the classic projections) are fitted on the database images
 only, the way ``build-index`` trains on a collection: NAC and SimCLR-sign with the recipe and
 training budget of ``build-index`` (``COLLECTION_RECIPE``, ``TrainConfig.minutes`` /
 ``max_images``) unless told otherwise.
@@ -30,7 +30,7 @@ from nacsearch.provenance import provenance, write_json
 
 log = logging.getLogger(__name__)
 
-NEARDUP_METHODS = ("nac", "simclr", "itq", "lsh", "pcah", "phash", "ahash", "dhash", "whash")
+NEARDUP_METHODS = ("nac", "simclr", "cibhash", "itq", "lsh", "pcah", "phash", "ahash", "dhash", "whash")
 
 
 class _Inputs:
@@ -62,8 +62,8 @@ def _hash(name: str, bits: int, inputs: _Inputs, out: Path, device: str, seed: i
     from nacsearch.eval.runner import make_hasher
 
     t = time.perf_counter()
-    hasher = make_hasher(name, bits, out / "models", device, None, progress)
-    if name in ("nac", "simclr"):  # build-index's budget unless told otherwise
+    hasher = make_hasher(name, bits, out / "models", device, progress)
+    if name in ("nac", "simclr", "cibhash"):  # build-index's budget unless told otherwise
         hasher.overrides.update({"minutes": TrainConfig.minutes, "max_images": TrainConfig.max_images,
                                  "recipe": COLLECTION_RECIPE, **train.get(name, {})})
     if hasattr(hasher, "encode_pil"):

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from nacsearch.safeio import atomic_write_text
+
 
 def _table(report: dict, metric: str, split: str = "test") -> list[str]:
     bits = [str(b) for b in report["bits"]]
@@ -22,6 +24,32 @@ def _table(report: dict, metric: str, split: str = "test") -> list[str]:
     return lines
 
 
+def _setup(report: dict) -> str:
+    """One line: what learned methods trained on, and for how long."""
+    on = "the unlabeled database (transductive)" if report.get("train_on") == "database" else "the training split"
+    n = report.get("train_images")
+    length = (f"a {report['minutes']:g}-minute budget per method (capped at {report.get('epochs') or 'the recipe'}'s "
+              "epochs)" if report.get("minutes") else f"{report.get('epochs') or 'the recipe'} epochs")
+    return f"Learned methods fit {on}{f' ({n} images)' if n else ''}; deep methods train {length}."
+
+
+def _pseudo_labels(report: dict) -> list[str]:
+    """DistillHash-style pseudo-label diagnostics: share of confident pairs whose label is right."""
+    rows = []
+    for b, per in report["results"].items():
+        for m, res in per.items():
+            d = res.get("diagnostics", {}).get("pseudo_labels")
+            if d:
+                cell = lambda v: "–" if v is None else f"{v:.4f}"  # noqa: E731
+                rows.append(f"| {m} | {b} | {d['similar_fraction']:.4f} | {cell(d.get('similar_precision'))} | "
+                            f"{d['dissimilar_fraction']:.4f} | {cell(d.get('dissimilar_precision'))} |")
+    if not rows:
+        return []
+    return ["## Pseudo-labels (DistillHash-style; true labels used only for these diagnostics)", "",
+            "| method | bits | similar pairs | similar share truly same class | dissimilar pairs | "
+            "dissimilar share truly different |", "|---|---|---|---|---|---|", *rows, ""]
+
+
 def markdown(report: dict) -> str:
     proto = report["protocol"]
     headline = f"map@{proto['protocol']['map_at'][0]}"
@@ -29,13 +57,15 @@ def markdown(report: dict) -> str:
            f"Protocol `{proto['protocol']['name']}`, seed {proto['seed']}, split sizes {proto['sizes']}, "
            f"split SHA-256 `{proto['split_sha256'][:16]}…`, {report['images']} images"
            + (f" ({report['mirflickr_images']} image set)" if report.get("mirflickr_images") else "") + ".",
-           "Ranking by Hamming distance, ties broken by database index; relevance = at least one shared label.", "",
+           "Ranking by Hamming distance, ties broken by database index; relevance = at least one shared label.",
+           _setup(report), "",
            f"## Test {headline} (best per column in bold)", "", *_table(report, headline), ""]
     for k in proto["protocol"]["map_at"][1:]:
         out += [f"## Test map@{k}", "", *_table(report, f"map@{k}"), ""]
     out += ["## Precision within Hamming radius 2", "", *_table(report, "precision@radius2"), "",
             f"## Validation {headline} (used for every choice; from training images only)", "",
             *_table(report, headline, "validation"), "",
+            *_pseudo_labels(report),
             f"Total wall time {report.get('wall_s')} s; revision {report['provenance'].get('git_revision')}.", ""]
     return "\n".join(out)
 
@@ -85,7 +115,7 @@ def plot(report: dict, out_dir: Path) -> list[Path]:
 def write_report(report: dict, out_dir: str | Path, to_markdown=None, to_plots=None) -> None:
     """report.md and the plots (``to_markdown`` / ``to_plots`` default to the retrieval report's)."""
     out = Path(out_dir)
-    (out / "report.md").write_text((to_markdown or markdown)(report))
+    atomic_write_text(out / "report.md", (to_markdown or markdown)(report))
     try:
         (to_plots or plot)(report, out)
     except ImportError:  # matplotlib is an optional extra

@@ -19,29 +19,45 @@ from nacsearch.provenance import provenance, write_json
 
 log = logging.getLogger(__name__)
 
-METHODS = ("nac", "simclr", "distillhash", "itq", "lsh", "pcah", "sh", "phash", "ahash", "dhash", "whash")
+DEEP = ("nac", "simclr", "cibhash", "distillhash")
+CLASSIC = ("itq", "lsh", "pcah", "sh")
+PERCEPTUAL = ("phash", "ahash", "dhash", "whash")
+METHODS = DEEP + CLASSIC + PERCEPTUAL
+# "METHOD+simclr": a classic method or DistillHash-style on the backbone features of the SimCLR
+# encoder trained in the same run, with the same data and budget (the analogue of pretrained features)
+FEATURE_SOURCES = ("simclr",)
+FEATURE_USERS = CLASSIC + ("distillhash",)
+TRAIN_ON = ("train", "database")  # what learned methods fit: the protocol's training split, or the
+#                                   unlabeled database (transductive, as build-index does with a collection)
 
 
-def make_hasher(name: str, bits: int, work_dir: Path, device: str, epochs: int | None, progress: bool,
-                features_from: str | None = None, nac_overrides: dict | None = None):
-    """A fresh, unfitted hasher for ``name``."""
+def parse_method(name: str) -> tuple[str, str | None]:
+    """``"itq+simclr"`` -> ``("itq", "simclr")``; ``"nac"`` -> ``("nac", None)``; ValueError if unknown."""
+    base, plus, feats = name.partition("+")
+    if base not in METHODS or (plus and (feats not in FEATURE_SOURCES or base not in FEATURE_USERS)):
+        raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}, or "
+                         f"{'/'.join(FEATURE_USERS)} + '+{'/+'.join(FEATURE_SOURCES)}'")
+    return base, feats or None
+
+
+def make_hasher(name: str, bits: int, work_dir: Path, device: str, progress: bool, features=None,
+                overrides: dict | None = None):
+    """A fresh, unfitted hasher for the base method ``name``; ``features`` (a FeatureFn) replaces
+    pixels for classic methods and DistillHash-style; ``overrides`` go to a deep method's recipe."""
     from nacsearch.eval.baselines import projection as P
-    from nacsearch.eval.baselines.base import checkpoint_features
     from nacsearch.eval.baselines.deep import DeepHasher
     from nacsearch.eval.baselines.perceptual import PerceptualHash
 
-    feats = checkpoint_features(features_from, "cpu") if features_from else None
     classic = {"itq": P.ITQ, "lsh": P.LSH, "pcah": P.PCAH, "sh": P.SpectralHashing}
     if name in classic:
-        return classic[name](bits, feats)
-    if name in ("phash", "ahash", "dhash", "whash"):
+        return classic[name](bits, features)
+    if name in PERCEPTUAL:
         return PerceptualHash(bits, name)
-    if name in ("nac", "simclr", "distillhash"):
-        kw = dict(nac_overrides or {}) if name == "nac" else {}
-        if epochs:
-            kw["epochs"] = epochs
-        return DeepHasher(bits, name, work_dir / f"{name}-{bits}", device, features=feats if name == "distillhash" else None,
-                          progress=progress, **kw)
+    if name in DEEP:
+        suffix = "-features" if features is not None and name == "distillhash" else ""
+        return DeepHasher(bits, name, work_dir / f"{name}{suffix}-{bits}", device,
+                          features=features if name == "distillhash" else None, progress=progress,
+                          **(overrides or {}))
     raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
 
 
@@ -67,16 +83,53 @@ def _score(hasher, data: ArrayImages, split: Split, protocol, timings: dict) -> 
     return {"test": test, "validation": val, "codes": (cq, cdb)}
 
 
+class _Fits:
+    """Each method's hasher at one code length, fitted once; '+simclr' methods reuse the SimCLR fit."""
+
+    def __init__(self, bits: int, images: np.ndarray, labels: np.ndarray, seed: int, work: Path, device: str,
+                 progress: bool, deep: dict, nac_overrides: dict | None, given=None) -> None:
+        self.bits, self.images, self.labels, self.seed = bits, images, labels, seed
+        self.work, self.device, self.progress = work, device, progress
+        self.deep, self.nac_overrides, self.given = deep, nac_overrides or {}, given
+        self.hashers: dict = {}
+        self.fit_s: dict[str, float] = {}
+
+    def get(self, name: str):
+        if name not in self.hashers:
+            base, feats = parse_method(name)
+            features = self.get(feats).features if feats else self.given
+            over = {**self.deep, **self.nac_overrides} if base == "nac" else self.deep
+            h = make_hasher(base, self.bits, self.work, self.device, self.progress, features, over)
+            t = time.perf_counter()
+            if base == "distillhash":  # true labels only for the pseudo-label diagnostics
+                h.fit(self.images, self.seed, self.labels)
+            else:
+                h.fit(self.images, self.seed)
+            self.fit_s[name] = time.perf_counter() - t
+            self.hashers[name] = h
+        return self.hashers[name]
+
+
 def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str | Path, device: str = "auto",
              epochs: int | None = None, seed: int = 0, save_codes: bool = False, scale: float = 1.0,
              features_from: str | None = None, mirflickr_images: str = "all", progress: bool = True,
-             nac_overrides: dict | None = None) -> dict:
-    """Run the protocol for every (bits, method); writes report.json, report.md and plots in ``out_dir``."""
+             nac_overrides: dict | None = None, train_on: str = "train", minutes: float | None = None) -> dict:
+    """Run the protocol for every (bits, method); writes report.json, report.md and plots in ``out_dir``.
+
+    Deep methods train ``epochs`` passes (step-exact, reproducible) or, with ``minutes``, as many
+    steps as fit that budget on this machine (capped by ``epochs``).  ``train_on="database"`` is the
+    transductive variant.  ``nac_overrides`` go to NAC's recipe only.
+    """
+    from nacsearch.eval.baselines.base import checkpoint_features
     from nacsearch.eval.report import write_report
 
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise ValueError(f"unknown method(s) {unknown}; choose from {', '.join(METHODS)}")
+    for m in methods:
+        parse_method(m)
+    if not methods:
+        raise ValueError(f"no methods; choose from {', '.join(METHODS)}")
+    _check_overrides(nac_overrides)
+    if train_on not in TRAIN_ON:
+        raise ValueError(f"train_on must be one of {TRAIN_ON}, got {train_on!r}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     kind, _ = parse_spec(spec)
@@ -85,21 +138,22 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     split = make_split(data.labels, protocol, seed, scale)
     np.savez(out / "split.npz", query=split.query, database=split.database, train=split.train,
              val_query=split.val_query, val_database=split.val_database)
+    fit_on = split.train if train_on == "train" else split.database
+    deep = {k: v for k, v in (("epochs", epochs), ("minutes", minutes)) if v is not None}
     report = {"dataset": spec, "images": len(data), "protocol": describe(protocol, split), "bits": bits_list,
-              "methods": methods, "seed": seed, "epochs": epochs, "scale": scale, "features_from": features_from,
+              "methods": methods, "seed": seed, "epochs": epochs, "minutes": minutes, "train_on": train_on,
+              "train_images": int(len(fit_on)), "scale": scale, "features_from": features_from,
               "mirflickr_images": mirflickr_images if kind == "mirflickr" else None, "nac_overrides": nac_overrides,
               "provenance": provenance(), "results": {}}
+    given = checkpoint_features(features_from, "cpu") if features_from else None
     t_all = time.perf_counter()
     for bits in bits_list:
+        fits = _Fits(bits, data.images[fit_on], data.labels[fit_on], seed, out / "models", device, progress,
+                     deep, nac_overrides, given)
         for name in methods:
             log.info("[eval] %s %d bits", name, bits)
-            timings: dict = {}
-            hasher = make_hasher(name, bits, out / "models", device, epochs, progress, features_from, nac_overrides)
-            t = time.perf_counter()
-            truth = data.labels[split.train] if name == "distillhash" else None
-            train_images = data.images[split.train]
-            hasher.fit(train_images, seed, truth) if truth is not None else hasher.fit(train_images, seed)
-            timings["fit_s"] = time.perf_counter() - t
+            hasher = fits.get(name)
+            timings = {"fit_s": fits.fit_s[name]}
             res = _score(hasher, data, split, protocol, timings)
             cq, cdb = res.pop("codes")
             if save_codes:
@@ -113,6 +167,19 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     write_json(out / "report.json", report)
     write_report(report, out)
     return report
+
+
+def _check_overrides(overrides: dict | None) -> None:
+    """ValueError unless every key is a setting of :func:`nacsearch.recipes.make_run_config`."""
+    import inspect
+
+    from nacsearch.recipes import make_run_config
+
+    fixed = {"channels", "image_size", "bits", "objective", "seed"}
+    allowed = set(inspect.signature(make_run_config).parameters) - fixed
+    bad = sorted(set(overrides or {}) - allowed)
+    if bad:
+        raise ValueError(f"unknown NAC setting(s) {bad}; choose from {', '.join(sorted(allowed))}")
 
 
 def _save_codes(d: Path, name: str, bits: int, cq, cdb, lq, ldb) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from nacsearch.codes import check_bits
 
 BACKBONES = ("small", "resnet18", "vgg16_bn")
-OBJECTIVES = ("nac", "simclr", "distillhash")
+OBJECTIVES = ("nac", "simclr", "cibhash", "distillhash")
 OPTIMIZERS = ("adamw", "lars", "sgd")
 
 
@@ -24,6 +24,8 @@ class ModelConfig:
     width: int = 16                  # base channel width of the 'small' backbone (~300-480 img/s of two-view
     #                                  training on 2 CPU cores at 28 px)
     hidden: int = 0                  # hidden width of the code/inference heads (0 = feature dim)
+    loco: bool = False               # LoCo-style local training: each 'small' backbone stage gets its own heads
+    #                                  and loss, gradients overlap one stage (nacsearch.models.backbones)
     head_gain: float = 16.0          # multiplies the default init of the heads' last layers (scale of u at init):
     #                                  16 starts tanh(u) out of its linear regime; 1 and 48 were worse
     mean: tuple[float, ...] = (0.5,)  # per-channel normalisation mean (len == channels)
@@ -39,6 +41,8 @@ class ModelConfig:
             raise ValueError(f"image_size must be in [8, 1024], got {self.image_size}")
         if self.head_gain <= 0:
             raise ValueError(f"head_gain must be positive, got {self.head_gain}")
+        if self.loco and self.backbone != "small":
+            raise ValueError("loco needs the 'small' backbone (its stages are defined there)")
         if self.width < 4 or self.hidden < 0:
             raise ValueError("width must be >= 4 and hidden >= 0")
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
@@ -92,17 +96,23 @@ class ViewConfig:
 class ObjectiveConfig:
     """Which loss trains the code head."""
 
-    name: str = "nac"                # nac (BSC mutual information) | simclr (NT-Xent) | distillhash (pairwise)
+    name: str = "nac"                # nac (BSC mutual information) | simclr (NT-Xent) | cibhash (contrastive
+    #                                  bottleneck on stochastic codes) | distillhash (pairwise)
     p: float = 0.08                  # NAC channel flip probability, 0 < p < 0.5 (0.08 beat 0.15; 0.25-0.4 worse)
     temperature: float = 0.2         # SimCLR temperature
+    cib_temperature: float = 0.3     # CIBHash temperature (the paper's)
+    cib_beta: float = 0.001          # CIBHash weight of the bottleneck KL term (the paper's)
+    prior_weight: float = 0.0        # weight of the DIM-DM-style uniform/decorrelated-bits regulariser (0 = off)
 
     def __post_init__(self) -> None:
         if self.name not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, got {self.name!r}")
         if not 0 < self.p < 0.5:
             raise ValueError(f"p must be in (0, 0.5), got {self.p}")
-        if self.temperature <= 0:
-            raise ValueError("temperature must be positive")
+        if self.temperature <= 0 or self.cib_temperature <= 0:
+            raise ValueError("temperatures must be positive")
+        if self.cib_beta < 0 or self.prior_weight < 0:
+            raise ValueError("cib_beta and prior_weight must be >= 0")
 
     @property
     def kappa(self) -> float:

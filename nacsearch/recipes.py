@@ -18,13 +18,13 @@ def _given(**kw) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 
-
 def make_run_config(channels: int, image_size: int, bits: int = 64, objective: str = "nac",
                     backbone: str | None = None, width: int | None = None, p: float | None = None,
                     epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
                     seed: int = 0, max_steps: int = 0, optimizer: str = "adamw",
                     views: ViewConfig | None = None, minutes: float | None = None,
-                    max_images: int | None = None, recipe: str = "categories") -> RunConfig:
+                    max_images: int | None = None, recipe: str = "categories", head_gain: float | None = None,
+                    prior_weight: float | None = None, loco: bool | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -36,8 +36,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     epochs = epochs if epochs is not None else rec.get("epochs")
     mean = (0.5,) * channels
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
-                        **_given(backbone=backbone, width=width))
-    obj = ObjectiveConfig(name=objective, **_given(p=p))
+                        **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco))
+    obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images))
     return RunConfig(model=model, views=views, objective=obj, train=train)

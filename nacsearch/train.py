@@ -110,14 +110,14 @@ class _Trainer:
         for group in self.opt.param_groups:
             group["lr"] = lr
         v1, v2 = self.views(x, g)
+        b, idx_t = x.shape[0], torch.from_numpy(idx).to(self.device)
         with autocast(self.device):
-            out = self.net(torch.cat([v1, v2]))
-        b = x.shape[0]
-        halves = [type(out)(*(t[:b] if t is not None else None for t in out)),
-                  type(out)(*(t[b:] if t is not None else None for t in out))]
-        res = self.objective(halves[0], halves[1], generator=g, gather=self.gather,
-                             index=torch.from_numpy(idx).to(self.device))
-        loss = res["loss"]
+            outs = self.net(torch.cat([v1, v2]), stages=True) if self.run.model.loco else [self.net(torch.cat([v1, v2]))]
+        loss = torch.zeros((), device=self.device)
+        for out in outs:  # one local loss per LoCo stage; an ordinary model has one (the code's, last)
+            halves = [type(out)(*(t[:b] if t is not None else None for t in out)),
+                      type(out)(*(t[b:] if t is not None else None for t in out))]
+            loss = loss + self.objective(halves[0], halves[1], generator=g, gather=self.gather, index=idx_t)["loss"]
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower --lr")
         self.opt.zero_grad(set_to_none=True)

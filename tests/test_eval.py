@@ -110,3 +110,58 @@ def test_runner_end_to_end(fmnist_dir, tmp_path):
     db = np.load(tmp_path / "codes" / "itq_16_database.npy")
     lq, ldb = np.load(tmp_path / "codes" / "query_labels.npy"), np.load(tmp_path / "codes" / "database_labels.npy")
     assert mean_average_precision(q, db, lq, ldb, 1000) == pytest.approx(res["itq"]["test"]["map@1000"])
+
+
+def _results(rep, bits="16"):
+    return {m: (r["test"]["map@1000"], r["validation"]["map@1000"]) for m, r in rep["results"][bits].items()}
+
+
+def test_runner_feature_methods_reuse_the_runs_simclr_encoder(fmnist_dir, tmp_path):
+    """'+simclr' methods fit on the same SimCLR encoder the 'simclr' row scores (trained once), and the
+    transductive variant trains on the whole database."""
+    from nacsearch.eval.baselines.base import checkpoint_features
+    from nacsearch.eval.runner import run_eval
+
+    rep = run_eval(f"fashion-mnist:{fmnist_dir}", [16], ["itq+simclr", "distillhash+simclr", "simclr", "cibhash"],
+                   tmp_path, device="cpu", epochs=1, scale=0.01, progress=False, train_on="database")
+    assert rep["train_images"] == rep["protocol"]["sizes"]["database"] == 50
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == \
+        ["cibhash-16", "distillhash-features-16", "simclr-16"]
+    split = np.load(tmp_path / "split.npz")
+    from nacsearch.datasets import open_dataset
+
+    data = open_dataset(f"fashion-mnist:{fmnist_dir}")
+    itq = ITQ(16, checkpoint_features(str(tmp_path / "models" / "simclr-16"))).fit(data.images[split["database"]], 0)
+    q, db = itq.encode(data.images[split["query"]]), itq.encode(data.images[split["database"]])
+    expect = mean_average_precision(q, db, data.labels[split["query"]], data.labels[split["database"]], 1000)
+    assert rep["results"]["16"]["itq+simclr"]["test"]["map@1000"] == pytest.approx(expect)
+    diag = rep["results"]["16"]["distillhash+simclr"]["diagnostics"]["pseudo_labels"]
+    assert 0 <= diag["similar_fraction"] <= 1 and "similar_precision" in diag
+    md = (tmp_path / "report.md").read_text()
+    assert "Pseudo-labels" in md and "unlabeled database (transductive) (50 images)" in md
+
+
+def test_runner_same_seed_same_numbers_other_seed_other_split_and_model(fmnist_dir, tmp_path):
+    from nacsearch.checkpoint import load_model
+    from nacsearch.eval.runner import run_eval
+
+    spec = f"fashion-mnist:{fmnist_dir}"
+    kw = dict(device="cpu", epochs=1, scale=0.01, progress=False)
+    a = run_eval(spec, [16], ["nac", "itq"], tmp_path / "a", seed=0, **kw)
+    b = run_eval(spec, [16], ["nac", "itq"], tmp_path / "b", seed=0, **kw)
+    c = run_eval(spec, [16], ["nac", "itq"], tmp_path / "c", seed=1, **kw)
+    assert _results(a) == _results(b)
+    assert a["protocol"]["split_sha256"] == b["protocol"]["split_sha256"] != c["protocol"]["split_sha256"]
+    wa, wc = (load_model(tmp_path / d / "models" / "nac-16", "cpu")[0].state_dict() for d in "ac")
+    assert any(not np.array_equal(wa[k].numpy(), wc[k].numpy()) for k in wa)
+
+
+def test_runner_rejects_unknown_methods_and_settings(fmnist_dir, tmp_path):
+    from nacsearch.eval.runner import parse_method, run_eval
+
+    assert parse_method("itq+simclr") == ("itq", "simclr") and parse_method("nac") == ("nac", None)
+    for bad in ("nac+simclr", "itq+nac", "bogus", "phash+simclr"):
+        with pytest.raises(ValueError):
+            parse_method(bad)
+    with pytest.raises(ValueError, match="unknown NAC setting"):
+        run_eval(f"fashion-mnist:{fmnist_dir}", [16], ["nac"], tmp_path, nac_overrides={"warp": 1}, scale=0.01)

@@ -114,3 +114,47 @@ def test_copy_views_are_seeded():
     a = TwoViews(cfg)(x, torch.Generator().manual_seed(9))
     b = TwoViews(cfg)(x, torch.Generator().manual_seed(9))
     assert torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) and not torch.equal(a[0], a[1])
+
+
+def test_loco_stage_gradients_stop_one_stage_below():
+    """A loss on LoCo stage k reaches stages k and k-1 and nothing below; values equal a plain forward."""
+    import torch
+
+    from nacsearch.config import ModelConfig
+    from nacsearch.models import HashEncoder
+
+    torch.manual_seed(0)
+    model = HashEncoder(ModelConfig(bits=16, image_size=16, channels=1, width=4, loco=True))
+    x = torch.rand(4, 1, 16, 16)
+    model.eval()  # BatchNorm with running statistics: both passes compute the same function
+    outs = model(x, stages=True)
+    assert len(outs) == 3 and [o.u.shape for o in outs] == [(4, 16)] * 3
+    torch.testing.assert_close(outs[-1].u, model(x).u)
+    layers = model.backbone.features
+
+    def grads(k):
+        model.zero_grad(set_to_none=True)
+        model(x, stages=True)[k].u.sum().backward()
+        return [layers[i][0].weight.grad is not None and bool(layers[i][0].weight.grad.abs().sum() > 0)
+                for i in range(6)]
+
+    assert grads(0) == [True, True, False, False, False, False]
+    assert grads(1) == [True, True, True, True, False, False]
+    assert grads(2) == [False, False, True, True, True, True]
+
+
+def test_loco_trains_and_needs_the_small_backbone(tmp_path):
+    import numpy as np
+    import pytest
+
+    from nacsearch.config import ModelConfig
+    from nacsearch.datasets.arrays import ArrayImages
+    from nacsearch.recipes import make_run_config
+    from nacsearch.train import train
+
+    with pytest.raises(ValueError, match="small"):
+        ModelConfig(backbone="resnet18", loco=True)
+    data = ArrayImages((np.random.default_rng(0).random((16, 1, 16, 16)) * 255).astype(np.uint8))
+    run = make_run_config(1, 16, bits=16, epochs=1, batch_size=8, minutes=0, max_images=0, width=4, loco=True)
+    res = train(run, data, tmp_path / "m", device="cpu", progress=False)
+    assert res.steps == 2 and np.isfinite(res.final_loss)

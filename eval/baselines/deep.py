@@ -1,4 +1,5 @@
-"""Deep methods as hashers: NAC, SimCLR-sign and DistillHash-style, all through the one training loop."""
+"""Deep methods as hashers: NAC, SimCLR-sign, CIBHash-style and DistillHash-style, all through the one
+training loop."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,15 +12,16 @@ from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.eval.baselines.base import FeatureFn
 
 WEAK_VIEWS = ViewConfig(crop_scale=(0.7, 1.0), jitter=0.0, jitter_p=0.0, grayscale_p=0.0)
+DISTILL_MAX_IMAGES = 10_000  # pseudo-labels are a dense (N, N) matrix: a seeded sample of at most this many
 
 
 class DeepHasher:
-    """Trains an encoder with ``objective`` ('nac', 'simclr' or 'distillhash') and encodes by sign."""
+    """Trains an encoder with ``objective`` ('nac', 'simclr', 'cibhash' or 'distillhash') and encodes by sign."""
 
     def __init__(self, bits: int, objective: str, out_dir: str | Path, device: str = "auto",
                  features: FeatureFn | None = None, progress: bool = True, **overrides) -> None:
         self.bits, self.objective, self.name = C.check_bits(bits), objective, objective
-        self.out_dir, self.device, self.features = Path(out_dir), device, features
+        self.out_dir, self.device, self.input_features = Path(out_dir), device, features
         self.progress, self.overrides = progress, overrides
         self.model = None
         self.diagnostics: dict = {}
@@ -30,15 +32,14 @@ class DeepHasher:
         from nacsearch.recipes import make_run_config
         from nacsearch.train import train
 
-        data = ArrayImages(train_images)
         kw = dict(self.overrides)
         custom = None
         if self.objective == "distillhash":
-            from nacsearch.eval.baselines.distillhash import label_stats, make_objective
-
-            custom, labels = make_objective(train_images, self.features)
-            self.diagnostics["pseudo_labels"] = label_stats(labels, truth)
+            train_images, custom = self._distill(train_images, seed, truth)
             kw.setdefault("views", WEAK_VIEWS)
+        data = ArrayImages(train_images)
+        if self.objective == "cibhash":
+            kw.setdefault("head_gain", 1.0)  # the default init: q = sigmoid(u) starts unsaturated
         kw.setdefault("minutes", 0)  # protocol runs are step-exact (epochs) and use the whole training set
         kw.setdefault("max_images", 0)
         run = make_run_config(data.channels, data.image_size, bits=self.bits, objective=self.objective,
@@ -48,6 +49,27 @@ class DeepHasher:
                                  "final_loss": res.final_loss, "steps": res.steps})
         self.model, _ = load_model(self.out_dir, resolve_device(self.device))
         return self
+
+    def _distill(self, images: np.ndarray, seed: int, truth: np.ndarray | None):
+        """(training images, pairwise objective): pseudo-labels on a seeded sample of at most
+        DISTILL_MAX_IMAGES; their diagnostics (against ``truth``, never used to train) are recorded."""
+        from nacsearch.eval.baselines.distillhash import label_stats, make_objective
+
+        if len(images) > DISTILL_MAX_IMAGES:
+            keep = np.sort(np.random.default_rng(seed).choice(len(images), DISTILL_MAX_IMAGES, replace=False))
+            images, truth = images[keep], (truth[keep] if truth is not None else None)
+        objective, labels = make_objective(images, self.input_features)
+        self.diagnostics["pseudo_labels"] = label_stats(labels, truth)
+        return images, objective
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """uint8 (N, C, H, W) -> float32 (N, D): the trained backbone's features (a FeatureFn)."""
+        from nacsearch.device import resolve_device
+        from nacsearch.encode import preactivations
+
+        if self.model is None:
+            raise RuntimeError(f"{self.name}: fit() before features()")
+        return preactivations(self.model, images, resolve_device(self.device), features=True)
 
     def encode(self, images: np.ndarray) -> np.ndarray:
         from nacsearch.device import resolve_device

@@ -33,9 +33,25 @@ class SmallCNN(nn.Module):
             _conv_bn(4 * w, 8 * w, 2),      # (B, 8w, H/8, W/8)
         )
         self.feature_dim = 8 * w
+        self.stage_dims = (2 * w, 4 * w, 8 * w)  # pooled width after each stride-2 layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.features(x).mean(dim=(2, 3))  # (B, 8w)
+
+    def stage(self, k: int, x: torch.Tensor) -> torch.Tensor:
+        """Stage k in 0..2: layers 2k and 2k+1 (ending at a stride-2 layer)."""
+        return self.features[2 * k + 1](self.features[2 * k](x))
+
+    def local_features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """LoCo-style overlapping local stages (Xiong, Ren, Urtasun, NeurIPS 2020): pooled features
+        [(B, 2w), (B, 4w), (B, 8w)] of the three stages, where stage k's output is recomputed from
+        stage k-2's output with the gradient stopped, so a loss on stage k trains stages k and k-1
+        (the overlap) and nothing below.  The values equal an ordinary forward pass; stage k-1's
+        recomputation updates its BatchNorm running statistics a second time."""
+        a0 = self.stage(0, x)                                              # (B, 2w, H/2, W/2)
+        a1 = self.stage(1, a0)                                             # (B, 4w, H/4, W/4), grads reach stage 0
+        a2 = self.stage(2, self.stage(1, a0.detach()))                     # (B, 8w, H/8, W/8), stages 1-2 only
+        return [a.mean(dim=(2, 3)) for a in (a0, a1, a2)]
 
 
 class ResNet18Small(nn.Module):

@@ -28,16 +28,34 @@ class HashEncoder(nn.Module):
         hidden = cfg.hidden or dim
         self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)
         self.inference_head = InferenceHead(dim, hidden, cfg.bits, cfg.head_gain) if inference_head else None
+        # LoCo: heads on the first stages (the last stage's heads are the code/inference heads above)
+        self.local_heads = nn.ModuleList(
+            nn.ModuleList([CodeHead(d, d, cfg.bits, cfg.head_gain)]
+                          + ([InferenceHead(d, d, cfg.bits, cfg.head_gain)] if inference_head else []))
+            for d in self.backbone.stage_dims[:-1]) if cfg.loco else None
         self.register_buffer("mean", torch.tensor(cfg.mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.std).view(1, -1, 1, 1), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> EncoderOutput:
+    def forward(self, x: torch.Tensor, stages: bool = False) -> EncoderOutput | list[EncoderOutput]:
+        """One output; with ``stages=True`` (LoCo training) one per local stage, the last being the code's."""
         if x.ndim != 4 or x.shape[1] != self.cfg.channels:
             raise ValueError(f"expected (B, {self.cfg.channels}, H, W) input, got {tuple(x.shape)}")
+        if stages:
+            return self._stages((x - self.mean) / self.std)
         h = self.backbone((x - self.mean) / self.std)                       # (B, D)
         u = self.code_head(h)                                                # (B, bits)
         logits = self.inference_head(h) if self.inference_head is not None else None
         return EncoderOutput(h, u, logits)
+
+    def _stages(self, x: torch.Tensor) -> list[EncoderOutput]:
+        if self.local_heads is None:
+            raise ValueError("stages=True needs a model built with loco=True")
+        feats = self.backbone.local_features(x)                             # [(B, D_k)] per stage
+        outs = [EncoderOutput(h, heads[0](h), heads[1](h) if len(heads) > 1 else None)
+                for h, heads in zip(feats[:-1], self.local_heads)]
+        h = feats[-1]
+        logits = self.inference_head(h) if self.inference_head is not None else None
+        return outs + [EncoderOutput(h, self.code_head(h), logits)]
 
     @torch.no_grad()
     def preactivations(self, x: torch.Tensor) -> torch.Tensor:

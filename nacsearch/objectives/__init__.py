@@ -3,19 +3,25 @@ from __future__ import annotations
 
 from nacsearch.config import ObjectiveConfig
 from nacsearch.objectives.base import Objective
+from nacsearch.objectives.cibhash import CIBHashLoss
 from nacsearch.objectives.nac import NACLoss
+from nacsearch.objectives.prior import WithPrior
 from nacsearch.objectives.simclr import SimCLRLoss
 
 
 def build_objective(cfg: ObjectiveConfig) -> Objective:
-    """The objective named by ``cfg.name``."""
+    """The objective named by ``cfg.name``, wrapped with the prior regulariser when its weight is > 0."""
     if cfg.name == "nac":
-        return NACLoss(cfg.p)
-    if cfg.name == "simclr":
-        return SimCLRLoss(cfg.temperature)
-    if cfg.name == "distillhash":
+        obj: Objective = NACLoss(cfg.p)
+    elif cfg.name == "simclr":
+        obj = SimCLRLoss(cfg.temperature)
+    elif cfg.name == "cibhash":
+        obj = CIBHashLoss(cfg.cib_temperature, cfg.cib_beta)
+    elif cfg.name == "distillhash":
         raise ValueError("distillhash needs pseudo-labels: build it with nacsearch.eval.baselines.distillhash")
-    raise ValueError(f"unknown objective {cfg.name!r}")
+    else:
+        raise ValueError(f"unknown objective {cfg.name!r}")
+    return WithPrior(obj, cfg.prior_weight) if cfg.prior_weight > 0 else obj
 
 
-__all__ = ["Objective", "NACLoss", "SimCLRLoss", "build_objective"]
+__all__ = ["Objective", "NACLoss", "SimCLRLoss", "CIBHashLoss", "WithPrior", "build_objective"]

@@ -12,6 +12,21 @@ from torch.nn import functional as F
 from nacsearch.objectives.base import Objective
 
 
+def nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float, gather=None) -> torch.Tensor:
+    """NT-Xent of two views' vectors (B, d) each: cosine similarities / T over the 2B rows
+    (gathered over processes when ``gather`` is set), self-pairs masked, the other view of the
+    same image as the positive; mean over the 2B rows."""
+    z = F.normalize(torch.cat([z1, z2]).float(), dim=1)                 # (2B, d)
+    n = z.shape[0]
+    b = n // 2
+    z_all, offset = (gather(z), gather.rank * n) if gather is not None else (z, 0)
+    sim = z @ z_all.T / temperature                                     # (2B, 2B * world)
+    rows = torch.arange(n, device=z.device)
+    sim[rows, rows + offset] = float("-inf")                            # no self-pairs
+    target = (rows + b) % n + offset                                    # the other view
+    return F.cross_entropy(sim, target)
+
+
 class SimCLRLoss(Objective):
     """NT-Xent over two views; mean over the 2B rows."""
 
@@ -24,13 +39,4 @@ class SimCLRLoss(Objective):
         self.temperature = temperature
 
     def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None, **_) -> dict:
-        z = F.normalize(torch.cat([out1.u, out2.u]).float(), dim=1)     # (2B, d)
-        n = z.shape[0]
-        b = n // 2
-        z_all, offset = (gather(z), gather.rank * n) if gather is not None else (z, 0)
-        sim = z @ z_all.T / self.temperature                            # (2B, 2B * world)
-        rows = torch.arange(n, device=z.device)
-        sim[rows, rows + offset] = float("-inf")                        # no self-pairs
-        target = (rows + b) % n + offset                                # the other view
-        loss = F.cross_entropy(sim, target)
-        return {"loss": loss}
+        return {"loss": nt_xent(out1.u, out2.u, self.temperature, gather)}

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Seed-paper ideas as NAC plug-ins, each on/off against the 2026-11 defaults (64 bits, seed 0, the same
+# 40 epochs on the same 5,000 training images; CPU only, 2 cores, one process at a time).  Decisions are
+# taken on the validation column of each report (queries from the training images), never on test.
+#   prior-1   DIM-DM-style regulariser toward uniform, decorrelated bits, weight 1
+#   loco      LoCo-style local training: a NAC loss on each of the three backbone stages, overlapping by one
+# Usage: bash benchmarks/fashion-mnist/ablation.sh [NAME...]   (default: all)
+# Needs: apt-get install dataset-fashion-mnist
+set -euo pipefail
+cd "$(dirname "$0")"
+declare -A SETTINGS=([prior-1]="prior_weight=1.0" [loco]="loco=true")
+for name in "${@:-prior-1 loco}"; do
+  for n in $name; do
+    nacsearch eval --dataset fashion-mnist:/usr/share/datasets/fashion-mnist --bits 64 --methods nac \
+        --epochs 40 --device cpu --seed 0 --nac-set "${SETTINGS[$n]}" --out "ablation/$n"
+  done
+done

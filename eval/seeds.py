@@ -1,0 +1,121 @@
+"""Seed spread: mean +- std of each method's numbers over reports that differ only in seed.
+
+Each report (``report.json`` of :func:`nacsearch.eval.runner.run_eval`) is one seed: its own split
+and its own training seed.  A method is called **best** at a code length only when its mean
+exceeds the runner-up's by more than the larger of the two standard deviations (sample std,
+ddof = 1); otherwise the length is a tie.  A method scored with fewer seeds than the leader
+while within ``close`` of it is flagged: its spread is unknown, so the claim waits for seeds.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+SAME = ("dataset", "train_on", "epochs", "minutes", "scale", "mirflickr_images")  # what must agree across seeds
+
+
+def load_reports(dirs: list[str | Path]) -> list[dict]:
+    """report.json of each directory; ValueError if they differ in anything but the seed, or repeat one."""
+    reports = [json.loads((Path(d) / "report.json").read_text()) for d in dirs]
+    if not reports:
+        raise ValueError("no reports given")
+    for key in SAME:
+        values = {json.dumps(r.get(key)) for r in reports}
+        if len(values) > 1:
+            raise ValueError(f"reports differ in {key!r}: {sorted(values)}; only the seed may differ")
+    seeds = [r["seed"] for r in reports]
+    if len(set(seeds)) != len(seeds):
+        raise ValueError(f"seeds repeat: {seeds}")
+    return reports
+
+
+def summarise(reports: list[dict], metrics: tuple[str, ...] = ("map@1000", "map@all"), split: str = "test") -> dict:
+    """``{bits: {method: {metric: {"mean", "std", "n", "seeds", "values"}}}}`` (std: ddof 1, 0 for one seed)."""
+    out: dict = {}
+    for rep in reports:
+        for bits, per in rep["results"].items():
+            for method, res in per.items():
+                for metric in metrics:
+                    if metric in res[split]:
+                        cell = out.setdefault(bits, {}).setdefault(method, {}).setdefault(
+                            metric, {"values": [], "seeds": []})
+                        cell["values"].append(float(res[split][metric]))
+                        cell["seeds"].append(rep["seed"])
+    for per in out.values():
+        for cells in per.values():
+            for cell in cells.values():
+                v = np.asarray(cell["values"])
+                cell.update(mean=float(v.mean()), std=float(v.std(ddof=1)) if len(v) > 1 else 0.0, n=len(v))
+    return out
+
+
+def verdict(per_method: dict, metric: str, close: float = 0.02) -> dict:
+    """The leader at one code length and whether it is best by more than the spread."""
+    ranked = sorted(((c[metric]["mean"], m) for m, c in per_method.items() if metric in c), reverse=True)
+    if len(ranked) < 2:
+        return {"leader": ranked[0][1] if ranked else None, "best": ranked[0][1] if ranked else None}
+    (m1, lead), (m2, second) = ranked[0], ranked[1]
+    s1, s2 = per_method[lead][metric], per_method[second][metric]
+    spread = max(s1["std"], s2["std"])
+    unseeded = [m for mean, m in ranked[1:] if mean >= m1 - close and per_method[m][metric]["n"] < s1["n"]]
+    best = lead if m1 - m2 > spread and s1["n"] > 1 and not unseeded else None
+    return {"leader": lead, "runner_up": second, "margin": m1 - m2, "spread": spread, "best": best,
+            "needs_seeds": unseeded}
+
+
+def markdown(summary: dict, reports: list[dict], metrics: tuple[str, ...] = ("map@1000", "map@all")) -> str:
+    """summary.md: one table per metric (mean +- std over n seeds), the verdict per code length."""
+    bits = sorted(summary, key=int)
+    methods = list(dict.fromkeys(m for b in bits for m in summary[b]))
+    first = reports[0]
+    fit_on = "the unlabeled database" if first.get("train_on") == "database" else "the training split"
+    out = [f"# Seed spread: {first['dataset']}", "",
+           f"Seeds {sorted(r['seed'] for r in reports)}, each with its own split and training seed; "
+           f"learned methods fit {fit_on}. "
+           "Cells: test mean ± std (sample std) over n seeds. A method is **best** only when its mean exceeds the "
+           "runner-up's by more than the larger std.", ""]
+    for metric in metrics:
+        out += [f"## Test {metric}", "", "| method | " + " | ".join(f"{b} bits" for b in bits) + " |",
+                "|---|" + "---|" * len(bits)]
+        verdicts = {b: verdict(summary[b], metric) for b in bits}
+        for m in methods:
+            cells = []
+            for b in bits:
+                c = summary[b].get(m, {}).get(metric)
+                text = "–" if c is None else f"{c['mean']:.4f} ± {c['std']:.4f} ({c['n']})"
+                cells.append(f"**{text}**" if verdicts[b].get("best") == m else text)
+            out.append(f"| {m} | " + " | ".join(cells) + " |")
+        out += ["", *[_verdict_line(b, v) for b, v in verdicts.items()], ""]
+    return "\n".join(out)
+
+
+def _verdict_line(bits: str, v: dict) -> str:
+    if v.get("best"):
+        return (f"- {bits} bits: **{v['best']}** is best, by {v['margin']:.4f} over {v['runner_up']} "
+                f"(spread {v['spread']:.4f}).")
+    if v.get("needs_seeds"):
+        return (f"- {bits} bits: {v['leader']} leads, but {', '.join(v['needs_seeds'])} are within 0.02 "
+                "with fewer seeds.")
+    if "margin" in v:
+        return (f"- {bits} bits: no winner: {v['leader']} leads {v['runner_up']} by {v['margin']:.4f}, "
+                f"within the spread {v['spread']:.4f} (or one seed).")
+    return f"- {bits} bits: one method."
+
+
+def write_summary(dirs: list[str | Path], out_dir: str | Path) -> dict:
+    """Summarise the seed reports in ``dirs``; writes summary.json and summary.md in ``out_dir``."""
+    from nacsearch.provenance import provenance, write_json
+    from nacsearch.safeio import atomic_write_text
+
+    reports = load_reports(dirs)
+    summary = summarise(reports)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    verdicts = {m: {b: verdict(summary[b], m) for b in summary} for m in ("map@1000", "map@all")}
+    doc = {"reports": [str(d) for d in dirs], "seeds": [r["seed"] for r in reports], "summary": summary,
+           "verdicts": verdicts, "provenance": provenance()}
+    write_json(out / "summary.json", doc)
+    atomic_write_text(out / "summary.md", markdown(summary, reports))
+    return doc

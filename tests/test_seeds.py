@@ -1,0 +1,72 @@
+"""Seed spread: mean +- std over seed reports and the 'best only beyond the spread' rule."""
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from nacsearch.cli.main import main
+from nacsearch.eval.seeds import load_reports, summarise, verdict
+
+
+def report(seed, values, dataset="fashion-mnist:X", train_on="train"):
+    """A minimal report.json: ``values`` maps bits -> method -> (map@1000, map@all)."""
+    return {"dataset": dataset, "train_on": train_on, "epochs": 40, "minutes": None, "scale": 1.0,
+            "mirflickr_images": None, "seed": seed,
+            "results": {b: {m: {"test": {"map@1000": v[0], "map@all": v[1]}} for m, v in per.items()}
+                        for b, per in values.items()}}
+
+
+def write(tmp_path, reps):
+    dirs = []
+    for i, r in enumerate(reps):
+        d = tmp_path / f"r{i}"
+        d.mkdir(parents=True)
+        (d / "report.json").write_text(json.dumps(r))
+        dirs.append(d)
+    return dirs
+
+
+def test_mean_and_sample_std_hand_computed():
+    reps = [report(s, {"64": {"nac": (v, 0.5)}}) for s, v in ((0, 0.70), (1, 0.72), (2, 0.74))]
+    cell = summarise(reps)["64"]["nac"]["map@1000"]
+    assert cell["mean"] == pytest.approx(0.72) and cell["std"] == pytest.approx(0.02) and cell["n"] == 3
+    assert cell["seeds"] == [0, 1, 2]
+
+
+def test_best_only_beyond_the_larger_std():
+    clear = {"nac": {"map@1000": {"mean": 0.75, "std": 0.01, "n": 3}},
+             "itq": {"map@1000": {"mean": 0.70, "std": 0.02, "n": 3}}}
+    assert verdict(clear, "map@1000")["best"] == "nac"
+    tie = {"nac": {"map@1000": {"mean": 0.71, "std": 0.01, "n": 3}},
+           "itq": {"map@1000": {"mean": 0.70, "std": 0.02, "n": 3}}}
+    v = verdict(tie, "map@1000")
+    assert v["best"] is None and v["leader"] == "nac" and v["margin"] == pytest.approx(0.01)
+    close_one_seed = {"nac": {"map@1000": {"mean": 0.75, "std": 0.001, "n": 3}},
+                      "simclr": {"map@1000": {"mean": 0.74, "std": 0.0, "n": 1}}}
+    v = verdict(close_one_seed, "map@1000")
+    assert v["best"] is None and v["needs_seeds"] == ["simclr"]
+    far_one_seed = {"nac": {"map@1000": {"mean": 0.75, "std": 0.001, "n": 3}},
+                    "lsh": {"map@1000": {"mean": 0.60, "std": 0.0, "n": 1}}}
+    assert verdict(far_one_seed, "map@1000")["best"] == "nac"
+
+
+def test_reports_must_differ_only_in_seed(tmp_path):
+    with pytest.raises(ValueError, match="train_on"):
+        load_reports(write(tmp_path / "a", [report(0, {}), report(1, {}, train_on="database")]))
+    with pytest.raises(ValueError, match="seeds repeat"):
+        load_reports(write(tmp_path / "b", [report(0, {}), report(0, {})]))
+
+
+def test_cli_writes_summary(tmp_path):
+    reps = [report(s, {"16": {"nac": (0.70 + s / 100, 0.4), "itq": (0.60, 0.45 + s / 100)}}) for s in range(3)]
+    dirs = write(tmp_path, reps)
+    res = CliRunner().invoke(main, ["eval-summary", *map(str, dirs), "--out", str(tmp_path / "s"), "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert out["seeds"] == [0, 1, 2]
+    assert out["verdicts"]["map@1000"]["16"]["best"] == "nac"
+    assert out["verdicts"]["map@all"]["16"]["best"] == "itq"
+    md = (tmp_path / "s" / "summary.md").read_text()
+    assert "**0.7100 ± 0.0100 (3)**" in md and "**0.4600 ± 0.0100 (3)**" in md
+    bad = CliRunner().invoke(main, ["eval-summary", str(tmp_path / "s"), "--out", str(tmp_path / "t")])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
