@@ -24,7 +24,8 @@ CLASSIC = ("itq", "lsh", "pcah", "sh")
 PERCEPTUAL = ("phash", "ahash", "dhash", "whash")
 METHODS = DEEP + CLASSIC + PERCEPTUAL
 # "METHOD+simclr": a classic method or DistillHash-style on the backbone features of the SimCLR
-# encoder trained in the same run, with the same data and budget (the analogue of pretrained features)
+# encoder trained in the same run, with the same data and budget (the analogue of pretrained features;
+# DistillHash-style also starts its backbone from that encoder, as the paper fine-tunes its VGG-16)
 FEATURE_SOURCES = ("simclr",)
 FEATURE_USERS = CLASSIC + ("distillhash",)
 TRAIN_ON = ("train", "database")  # what learned methods fit: the protocol's training split, or the
@@ -41,9 +42,10 @@ def parse_method(name: str) -> tuple[str, str | None]:
 
 
 def make_hasher(name: str, bits: int, work_dir: Path, device: str, progress: bool, features=None,
-                overrides: dict | None = None):
+                overrides: dict | None = None, init_from: Path | None = None):
     """A fresh, unfitted hasher for the base method ``name``; ``features`` (a FeatureFn) replaces
-    pixels for classic methods and DistillHash-style; ``overrides`` go to a deep method's recipe."""
+    pixels for classic methods and DistillHash-style; ``overrides`` go to a deep method's recipe;
+    ``init_from`` (a checkpoint directory) starts a deep method's backbone."""
     from nacsearch.eval.baselines import projection as P
     from nacsearch.eval.baselines.deep import DeepHasher
     from nacsearch.eval.baselines.perceptual import PerceptualHash
@@ -57,7 +59,7 @@ def make_hasher(name: str, bits: int, work_dir: Path, device: str, progress: boo
         suffix = "-features" if features is not None and name == "distillhash" else ""
         return DeepHasher(bits, name, work_dir / f"{name}{suffix}-{bits}", device,
                           features=features if name == "distillhash" else None, progress=progress,
-                          **(overrides or {}))
+                          init_from=init_from, **(overrides or {}))
     raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
 
 
@@ -97,9 +99,12 @@ class _Fits:
     def get(self, name: str):
         if name not in self.hashers:
             base, feats = parse_method(name)
-            features = self.get(feats).features if feats else self.given
+            source = self.get(feats) if feats else None
+            features = source.features if source else self.given
             over = {**self.deep, **self.nac_overrides} if base == "nac" else self.deep
-            h = make_hasher(base, self.bits, self.work, self.device, self.progress, features, over)
+            # DistillHash fine-tunes the network its pseudo-labels come from (the paper's pretrained VGG-16)
+            init = source.out_dir if source is not None and base == "distillhash" else None
+            h = make_hasher(base, self.bits, self.work, self.device, self.progress, features, over, init)
             t = time.perf_counter()
             if base == "distillhash":  # true labels only for the pseudo-label diagnostics
                 h.fit(self.images, self.seed, self.labels)

@@ -135,6 +135,7 @@ def test_runner_feature_methods_reuse_the_runs_simclr_encoder(fmnist_dir, tmp_pa
     q, db = itq.encode(data.images[split["query"]]), itq.encode(data.images[split["database"]])
     expect = mean_average_precision(q, db, data.labels[split["query"]], data.labels[split["database"]], 1000)
     assert rep["results"]["16"]["itq+simclr"]["test"]["map@1000"] == pytest.approx(expect)
+    assert rep["results"]["16"]["distillhash+simclr"]["diagnostics"]["init_from"] == str(tmp_path / "models" / "simclr-16")
     diag = rep["results"]["16"]["distillhash+simclr"]["diagnostics"]["pseudo_labels"]
     assert 0 <= diag["similar_fraction"] <= 1 and "similar_precision" in diag
     md = (tmp_path / "report.md").read_text()

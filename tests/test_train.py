@@ -173,3 +173,28 @@ def test_log_lines_are_bounded_but_every_epoch_is_checkpointed(tmp_path, capsys)
     assert [ln.split()[1] for ln in lines] == [f"{s}/100" for s in range(3, 100, 3)] + ["100/100"]
     history = json.loads((tmp_path / "config.json").read_text())["stats"]["history"]
     assert [h["step"] for h in history] == list(range(1, 101))
+
+
+def test_backbone_weights_start_the_backbone_and_only_it(tmp_path):
+    """train(backbone_weights=a checkpoint's model.safetensors) copies the backbone, not the heads."""
+    import numpy as np
+    import torch
+
+    from nacsearch.checkpoint import WEIGHTS, load_model
+    from nacsearch.datasets.arrays import ArrayImages
+    from nacsearch.models import HashEncoder
+    from nacsearch.recipes import make_run_config
+    from nacsearch.train import train as run_train
+
+    data = ArrayImages((np.random.default_rng(0).random((8, 1, 16, 16)) * 255).astype(np.uint8))
+    src = make_run_config(1, 16, bits=16, epochs=1, batch_size=4, minutes=0, max_images=0, width=4, objective="simclr")
+    run_train(src, data, tmp_path / "src", device="cpu", progress=False)
+    source, _ = load_model(tmp_path / "src", "cpu")
+    dst = make_run_config(1, 16, bits=16, epochs=1, batch_size=4, minutes=0, max_images=0, width=4, max_steps=1, lr=1e-12)
+    run_train(dst, data, tmp_path / "dst", device="cpu", progress=False, backbone_weights=str(tmp_path / "src" / WEIGHTS))
+    got, _ = load_model(tmp_path / "dst", "cpu")
+    w = "features.0.0.weight"
+    torch.testing.assert_close(got.backbone.state_dict()[w], source.backbone.state_dict()[w], rtol=1e-6, atol=1e-8)
+    fresh = HashEncoder(dst.model)
+    assert got.code_head.net[0].weight.shape == fresh.code_head.net[0].weight.shape
+    assert not torch.allclose(got.code_head.net[0].weight, source.code_head.net[0].weight)

@@ -19,15 +19,17 @@ class DeepHasher:
     """Trains an encoder with ``objective`` ('nac', 'simclr', 'cibhash' or 'distillhash') and encodes by sign."""
 
     def __init__(self, bits: int, objective: str, out_dir: str | Path, device: str = "auto",
-                 features: FeatureFn | None = None, progress: bool = True, **overrides) -> None:
+                 features: FeatureFn | None = None, progress: bool = True, init_from: str | Path | None = None,
+                 **overrides) -> None:
         self.bits, self.objective, self.name = C.check_bits(bits), objective, objective
         self.out_dir, self.device, self.input_features = Path(out_dir), device, features
         self.progress, self.overrides = progress, overrides
+        self.init_from = init_from  # a checkpoint directory whose backbone starts this encoder
         self.model = None
         self.diagnostics: dict = {}
 
     def fit(self, train_images: np.ndarray, seed: int = 0, truth: np.ndarray | None = None) -> "DeepHasher":
-        from nacsearch.checkpoint import load_model
+        from nacsearch.checkpoint import WEIGHTS, load_model
         from nacsearch.device import resolve_device
         from nacsearch.recipes import make_run_config
         from nacsearch.train import train
@@ -44,10 +46,14 @@ class DeepHasher:
         kw.setdefault("max_images", 0)
         run = make_run_config(data.channels, data.image_size, bits=self.bits, objective=self.objective,
                               seed=seed, **kw)
-        res = train(run, data, self.out_dir, device=self.device, progress=self.progress, objective=custom)
+        init = str(Path(self.init_from) / WEIGHTS) if self.init_from else None
+        res = train(run, data, self.out_dir, device=self.device, progress=self.progress, objective=custom,
+                    backbone_weights=init)
         self.diagnostics.update({"train_images_per_s": res.images_per_s, "train_wall_s": res.wall_s,
                                  "final_loss": res.final_loss, "steps": res.steps})
         self.model, _ = load_model(self.out_dir, resolve_device(self.device))
+        if self.init_from:
+            self.diagnostics["init_from"] = str(self.init_from)
         return self
 
     def _distill(self, images: np.ndarray, seed: int, truth: np.ndarray | None):

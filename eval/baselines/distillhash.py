@@ -15,8 +15,10 @@
    Bayesian likelihood (:mod:`nacsearch.objectives.pairwise`) on the distilled pairs, with
    weak views.
 
-Differences from the papers: no ImageNet-pretrained VGG-16 (nothing is downloaded here),
-features come from pixels/PCA or a given checkpoint, and the confident-pair rule above.
+Differences from the papers: no ImageNet-pretrained VGG-16 (nothing is downloaded here);
+features come from pixels/PCA, a given checkpoint, or (``distillhash+simclr`` in the runner) the
+SimCLR encoder trained in the same run, whose backbone then also starts the hashing network, as the
+paper fine-tunes the network its labels come from; and the confident-pair rule above.
 """
 from __future__ import annotations
 
