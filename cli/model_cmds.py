@@ -15,8 +15,9 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Model directory to write.")
 @bits_option()
 @click.option("--backbone", type=click.Choice(BACKBONES), default=BACKBONES[0], show_default=True)
-@click.option("--objective", type=click.Choice(["nac", "simclr"]), default="nac", show_default=True,
-              help="nac = binary-symmetric-channel MI (the method); simclr = NT-Xent ablation.")
+@click.option("--objective", type=click.Choice(["nac", "simclr", "cibhash"]), default="nac", show_default=True,
+              help="nac = binary-symmetric-channel MI (the method); simclr = NT-Xent ablation; "
+                   "cibhash = CIBHash-style baseline.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="Passes over the data [recipe default].")
 @click.option("--max-steps", type=click.IntRange(0), default=0, help="Stop after N steps (0 = no limit).")
 @budget_options()

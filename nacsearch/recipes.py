@@ -35,6 +35,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
         views = views if channels == 3 else dataclasses.replace(views, grayscale_p=0.0)
     epochs = epochs if epochs is not None else rec.get("epochs")
     mean = (0.5,) * channels
+    if objective == "cibhash" and head_gain is None:
+        head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight))

@@ -92,3 +92,11 @@ def test_build_objective_names_and_validation():
     for bad in ({"cib_beta": -1.0}, {"prior_weight": -0.1}, {"cib_temperature": 0.0}):
         with pytest.raises(ValueError):
             ObjectiveConfig(**bad)
+
+
+def test_cibhash_recipe_starts_heads_at_gain_one_unless_told():
+    from nacsearch.recipes import make_run_config
+
+    assert make_run_config(1, 28, objective="cibhash").model.head_gain == 1.0
+    assert make_run_config(1, 28, objective="cibhash", head_gain=4.0).model.head_gain == 4.0
+    assert make_run_config(1, 28, objective="nac").model.head_gain == 16.0

@@ -40,8 +40,6 @@ class DeepHasher:
             train_images, custom = self._distill(train_images, seed, truth)
             kw.setdefault("views", WEAK_VIEWS)
         data = ArrayImages(train_images)
-        if self.objective == "cibhash":
-            kw.setdefault("head_gain", 1.0)  # the default init: q = sigmoid(u) starts unsaturated
         kw.setdefault("minutes", 0)  # protocol runs are step-exact (epochs) and use the whole training set
         kw.setdefault("max_images", 0)
         run = make_run_config(data.channels, data.image_size, bits=self.bits, objective=self.objective,

@@ -14,7 +14,7 @@ averaged over images.  Hashing is sign(u) = sign(q - 1/2), the same rule as ever
 
 Differences from the paper: no ImageNet-pretrained VGG-16 (nothing is downloaded here;
 the project's encoder is trained from scratch), the project's views and training loop,
-and its code head (``ModelConfig.head_gain``; :mod:`nacsearch.eval.baselines.deep` starts
+and its code head (``ModelConfig.head_gain``; :func:`nacsearch.recipes.make_run_config` starts
 CIBHash at gain 1, the default initialisation, so q is not saturated at the start).
 T = 0.3 and beta = 0.001 are the paper's defaults.
 """
