@@ -90,11 +90,11 @@ def _settings(pairs: tuple[str, ...]) -> dict | None:
 
 
 def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes, max_images, as_json):
-    from nacsearch.eval.copy_runner import run_neardup
+    from nacsearch.eval.copy_runner import BUDGETED, run_neardup
 
     budget = {k: v for k, v in (("minutes", minutes), ("max_images", max_images)) if v is not None}
     rep = call(run_neardup, images, bits, names, out_dir, split=split, seed=seed, n_queries=queries,
-               device=device, train={m: budget for m in ("nac", "simclr", "cibhash")} if budget else None)
+               device=device, train={m: budget for m in BUDGETED} if budget else None)
     table = {b: {m: {"recall@1": r["recall@1"], "recall@10": r["recall@10"],
                      "recall_at_false": r["best_recall_at_false"]["recall"]} for m, r in per.items()}
              for b, per in rep["results"].items()}

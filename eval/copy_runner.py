@@ -30,6 +30,7 @@ from nacsearch.provenance import provenance, write_json
 
 log = logging.getLogger(__name__)
 
+BUDGETED = ("nac", "simclr", "cibhash")  # trained with build-index's recipe and budget unless told otherwise
 NEARDUP_METHODS = ("nac", "simclr", "cibhash", "itq", "lsh", "pcah", "phash", "ahash", "dhash", "whash")
 
 
@@ -63,7 +64,7 @@ def _hash(name: str, bits: int, inputs: _Inputs, out: Path, device: str, seed: i
 
     t = time.perf_counter()
     hasher = make_hasher(name, bits, out / "models", device, progress)
-    if name in ("nac", "simclr", "cibhash"):  # build-index's budget unless told otherwise
+    if name in BUDGETED:
         hasher.overrides.update({"minutes": TrainConfig.minutes, "max_images": TrainConfig.max_images,
                                  "recipe": COLLECTION_RECIPE, **train.get(name, {})})
     if hasattr(hasher, "encode_pil"):

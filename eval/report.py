@@ -28,8 +28,8 @@ def _setup(report: dict) -> str:
     """One line: what learned methods trained on, and for how long."""
     on = "the unlabeled database (transductive)" if report.get("train_on") == "database" else "the training split"
     n = report.get("train_images")
-    length = (f"a {report['minutes']:g}-minute budget per method (capped at {report.get('epochs') or 'the recipe'}'s "
-              "epochs)" if report.get("minutes") else f"{report.get('epochs') or 'the recipe'} epochs")
+    epochs = f"{report['epochs']} epochs" if report.get("epochs") else "the recipe's epochs"
+    length = f"a {report['minutes']:g}-minute budget per method (capped at {epochs})" if report.get("minutes") else epochs
     return f"Learned methods fit {on}{f' ({n} images)' if n else ''}; deep methods train {length}."
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nacsearch.config import OBJECTIVES
 from nacsearch.datasets import ArrayImages, open_dataset, parse_spec
 from nacsearch.eval.metrics import evaluate
 from nacsearch.eval.protocols import PROTOCOLS, Split, describe, make_split
@@ -19,7 +20,7 @@ from nacsearch.provenance import provenance, write_json
 
 log = logging.getLogger(__name__)
 
-DEEP = ("nac", "simclr", "cibhash", "distillhash")
+DEEP = OBJECTIVES  # every training objective is a deep method
 CLASSIC = ("itq", "lsh", "pcah", "sh")
 PERCEPTUAL = ("phash", "ahash", "dhash", "whash")
 METHODS = DEEP + CLASSIC + PERCEPTUAL

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
+from nacsearch.provenance import read_json
+
 SAME = ("dataset", "train_on", "epochs", "minutes", "scale", "mirflickr_images")  # what must agree across seeds
 
 
 def load_reports(dirs: list[str | Path]) -> list[dict]:
     """report.json of each directory; ValueError if they differ in anything but the seed, or repeat one."""
-    reports = [json.loads((Path(d) / "report.json").read_text()) for d in dirs]
+    reports = [read_json(Path(d) / "report.json") for d in dirs]
     if not reports:
         raise ValueError("no reports given")
     for key in SAME:

@@ -112,7 +112,8 @@ class _Trainer:
         v1, v2 = self.views(x, g)
         b, idx_t = x.shape[0], torch.from_numpy(idx).to(self.device)
         with autocast(self.device):
-            outs = self.net(torch.cat([v1, v2]), stages=True) if self.run.model.loco else [self.net(torch.cat([v1, v2]))]
+            both = torch.cat([v1, v2])
+            outs = self.net(both, stages=True) if self.run.model.loco else [self.net(both)]
         loss = torch.zeros((), device=self.device)
         for out in outs:  # one local loss per LoCo stage; an ordinary model has one (the code's, last)
             halves = [type(out)(*(t[:b] if t is not None else None for t in out)),

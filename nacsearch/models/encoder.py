@@ -40,22 +40,20 @@ class HashEncoder(nn.Module):
         """One output; with ``stages=True`` (LoCo training) one per local stage, the last being the code's."""
         if x.ndim != 4 or x.shape[1] != self.cfg.channels:
             raise ValueError(f"expected (B, {self.cfg.channels}, H, W) input, got {tuple(x.shape)}")
-        if stages:
-            return self._stages((x - self.mean) / self.std)
-        h = self.backbone((x - self.mean) / self.std)                       # (B, D)
-        u = self.code_head(h)                                                # (B, bits)
-        logits = self.inference_head(h) if self.inference_head is not None else None
-        return EncoderOutput(h, u, logits)
-
-    def _stages(self, x: torch.Tensor) -> list[EncoderOutput]:
+        x = (x - self.mean) / self.std
+        if not stages:
+            return self._output(self.backbone(x))                           # h: (B, D)
         if self.local_heads is None:
             raise ValueError("stages=True needs a model built with loco=True")
         feats = self.backbone.local_features(x)                             # [(B, D_k)] per stage
         outs = [EncoderOutput(h, heads[0](h), heads[1](h) if len(heads) > 1 else None)
                 for h, heads in zip(feats[:-1], self.local_heads)]
-        h = feats[-1]
+        return outs + [self._output(feats[-1])]
+
+    def _output(self, h: torch.Tensor) -> EncoderOutput:
+        """Features h (B, D) -> the code pre-activations u (B, bits) and the inference head's logits."""
         logits = self.inference_head(h) if self.inference_head is not None else None
-        return outs + [EncoderOutput(h, self.code_head(h), logits)]
+        return EncoderOutput(h, self.code_head(h), logits)
 
     @torch.no_grad()
     def preactivations(self, x: torch.Tensor) -> torch.Tensor:
