@@ -56,8 +56,8 @@ def summarise(reports: list[dict], metrics: tuple[str, ...] = ("map@1000", "map@
 def verdict(per_method: dict, metric: str, close: float = 0.02) -> dict:
     """The leader at one code length and whether it is best by more than the spread."""
     ranked = sorted(((c[metric]["mean"], m) for m, c in per_method.items() if metric in c), reverse=True)
-    if len(ranked) < 2:
-        return {"leader": ranked[0][1] if ranked else None, "best": ranked[0][1] if ranked else None}
+    if len(ranked) < 2:  # nothing to beat: a lone method is never called best
+        return {"leader": ranked[0][1] if ranked else None, "best": None}
     (m1, lead), (m2, second) = ranked[0], ranked[1]
     s1, s2 = per_method[lead][metric], per_method[second][metric]
     spread = max(s1["std"], s2["std"])

@@ -48,6 +48,8 @@ def test_best_only_beyond_the_larger_std():
     far_one_seed = {"nac": {"map@1000": {"mean": 0.75, "std": 0.001, "n": 3}},
                     "lsh": {"map@1000": {"mean": 0.60, "std": 0.0, "n": 1}}}
     assert verdict(far_one_seed, "map@1000")["best"] == "nac"
+    alone = {"nac": {"map@1000": {"mean": 0.75, "std": 0.001, "n": 3}}}
+    assert verdict(alone, "map@1000") == {"leader": "nac", "best": None}
 
 
 def test_reports_must_differ_only_in_seed(tmp_path):
