@@ -64,7 +64,22 @@ def verdict(per_method: dict, metric: str, close: float = 0.02) -> dict:
     unseeded = [m for mean, m in ranked[1:] if mean >= m1 - close and per_method[m][metric]["n"] < s1["n"]]
     best = lead if m1 - m2 > spread and s1["n"] > 1 and not unseeded else None
     return {"leader": lead, "runner_up": second, "margin": m1 - m2, "spread": spread, "best": best,
-            "needs_seeds": unseeded}
+            "needs_seeds": unseeded, "paired": paired(s1, s2)}
+
+
+def paired(lead: dict, other: dict) -> dict | None:
+    """Leader minus other on the same seeds (same split): mean, sample std, min, max; None unless >= 2 shared seeds.
+
+    Informational only: the verdict uses the unpaired rule above, which also counts split-to-split spread.
+    """
+    a = dict(zip(lead.get("seeds", []), lead.get("values", [])))
+    b = dict(zip(other.get("seeds", []), other.get("values", [])))
+    shared = sorted(set(a) & set(b))
+    if len(shared) < 2:
+        return None
+    d = np.array([a[k] - b[k] for k in shared])
+    return {"mean": float(d.mean()), "std": float(d.std(ddof=1)), "min": float(d.min()), "max": float(d.max()),
+            "seeds": shared}
 
 
 def markdown(summary: dict, reports: list[dict], metrics: tuple[str, ...] = ("map@1000", "map@all")) -> str:
@@ -96,14 +111,22 @@ def markdown(summary: dict, reports: list[dict], metrics: tuple[str, ...] = ("ma
 def _verdict_line(bits: str, v: dict) -> str:
     if v.get("best"):
         return (f"- {bits} bits: **{v['best']}** is best, by {v['margin']:.4f} over {v['runner_up']} "
-                f"(spread {v['spread']:.4f}).")
+                f"(spread {v['spread']:.4f}){_paired_text(v)}.")
     if v.get("needs_seeds"):
         return (f"- {bits} bits: {v['leader']} leads, but {', '.join(v['needs_seeds'])} are within 0.02 "
                 "with fewer seeds.")
     if "margin" in v:
         return (f"- {bits} bits: no winner: {v['leader']} leads {v['runner_up']} by {v['margin']:.4f}, "
-                f"within the spread {v['spread']:.4f} (or one seed).")
+                f"within the spread {v['spread']:.4f} (or one seed){_paired_text(v)}.")
     return f"- {bits} bits: one method."
+
+
+def _paired_text(v: dict) -> str:
+    p = v.get("paired")
+    if not p:
+        return ""
+    return (f"; paired on the same splits, {v['leader']} − {v['runner_up']} = {p['mean']:+.4f} ± {p['std']:.4f} "
+            f"(from {p['min']:+.4f} to {p['max']:+.4f})")
 
 
 def write_summary(dirs: list[str | Path], out_dir: str | Path) -> dict:

@@ -48,6 +48,7 @@ def test_best_only_beyond_the_larger_std():
     far_one_seed = {"nac": {"map@1000": {"mean": 0.75, "std": 0.001, "n": 3}},
                     "lsh": {"map@1000": {"mean": 0.60, "std": 0.0, "n": 1}}}
     assert verdict(far_one_seed, "map@1000")["best"] == "nac"
+    assert verdict(far_one_seed, "map@1000")["paired"] is None  # no values given
     alone = {"nac": {"map@1000": {"mean": 0.75, "std": 0.001, "n": 3}}}
     assert verdict(alone, "map@1000") == {"leader": "nac", "best": None}
 
@@ -72,3 +73,15 @@ def test_cli_writes_summary(tmp_path):
     assert "**0.7100 ± 0.0100 (3)**" in md and "**0.4600 ± 0.0100 (3)**" in md
     bad = CliRunner().invoke(main, ["eval-summary", str(tmp_path / "s"), "--out", str(tmp_path / "t")])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
+
+
+def test_paired_difference_uses_matching_seeds_only():
+    from nacsearch.eval.seeds import paired
+
+    lead = {"values": [0.70, 0.75, 0.72], "seeds": [0, 1, 2]}
+    other = {"values": [0.69, 0.73], "seeds": [0, 1]}
+    p = paired(lead, other)
+    assert p["seeds"] == [0, 1]
+    assert p["mean"] == pytest.approx(0.015) and p["std"] == pytest.approx(0.005 * 2 ** 0.5)
+    assert p["min"] == pytest.approx(0.01) and p["max"] == pytest.approx(0.02)
+    assert paired(lead, {"values": [0.69], "seeds": [2]}) is None
