@@ -166,3 +166,19 @@ def test_runner_rejects_unknown_methods_and_settings(fmnist_dir, tmp_path):
             parse_method(bad)
     with pytest.raises(ValueError, match="unknown NAC setting"):
         run_eval(f"fashion-mnist:{fmnist_dir}", [16], ["nac"], tmp_path, nac_overrides={"warp": 1}, scale=0.01)
+
+
+def test_distillhash_pseudo_labels_use_the_one_seeded_sample(monkeypatch, tmp_path):
+    from nacsearch.datasets.arrays import sample_indices
+    from nacsearch.eval.baselines import deep
+
+    monkeypatch.setattr(deep, "DISTILL_MAX_IMAGES", 20)
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (30, 1, 8, 8), dtype=np.uint8)
+    truth = np.arange(30) % 3
+    hasher = deep.DeepHasher(16, "distillhash", tmp_path / "m", "cpu", progress=False)
+    kept, _ = hasher._distill(images, 5, truth)
+    keep = sample_indices(30, 20, 5)
+    assert len(keep) == 20 and np.array_equal(kept, images[keep])
+    small, _ = hasher._distill(images[:20], 5, truth[:20])
+    assert np.array_equal(small, images[:20])  # at or under the cap: every image

@@ -8,7 +8,7 @@ import numpy as np
 
 from nacsearch import codes as C
 from nacsearch.config import ViewConfig
-from nacsearch.datasets.arrays import ArrayImages
+from nacsearch.datasets.arrays import ArrayImages, sample_indices
 from nacsearch.eval.baselines.base import FeatureFn
 
 WEAK_VIEWS = ViewConfig(crop_scale=(0.7, 1.0), jitter=0.0, jitter_p=0.0, grayscale_p=0.0)
@@ -60,7 +60,7 @@ class DeepHasher:
         from nacsearch.eval.baselines.distillhash import label_stats, make_objective
 
         if len(images) > DISTILL_MAX_IMAGES:
-            keep = np.sort(np.random.default_rng(seed).choice(len(images), DISTILL_MAX_IMAGES, replace=False))
+            keep = sample_indices(len(images), DISTILL_MAX_IMAGES, seed)
             images, truth = images[keep], (truth[keep] if truth is not None else None)
         objective, labels = make_objective(images, self.input_features)
         self.diagnostics["pseudo_labels"] = label_stats(labels, truth)
