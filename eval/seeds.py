@@ -15,7 +15,9 @@ import numpy as np
 
 from nacsearch.provenance import read_json
 
-SAME = ("dataset", "train_on", "epochs", "minutes", "scale", "mirflickr_images")  # what must agree across seeds
+# what must agree across seeds (summary.json records their shared values as "settings")
+SAME = ("dataset", "train_on", "train_images", "epochs", "minutes", "scale", "mirflickr_images")
+METRICS = ("map@1000", "map@all")  # summarised, judged and tabled
 
 
 def load_reports(dirs: list[str | Path]) -> list[dict]:
@@ -33,7 +35,7 @@ def load_reports(dirs: list[str | Path]) -> list[dict]:
     return reports
 
 
-def summarise(reports: list[dict], metrics: tuple[str, ...] = ("map@1000", "map@all"), split: str = "test") -> dict:
+def summarise(reports: list[dict], metrics: tuple[str, ...] = METRICS, split: str = "test") -> dict:
     """``{bits: {method: {metric: {"mean", "std", "n", "seeds", "values"}}}}`` (std: ddof 1, 0 for one seed)."""
     out: dict = {}
     for rep in reports:
@@ -82,8 +84,13 @@ def paired(lead: dict, other: dict) -> dict | None:
             "seeds": shared}
 
 
-def markdown(summary: dict, reports: list[dict], metrics: tuple[str, ...] = ("map@1000", "map@all")) -> str:
-    """summary.md: one table per metric (mean +- std over n seeds), the verdict per code length."""
+def verdicts(summary: dict, metrics: tuple[str, ...] = METRICS) -> dict:
+    """``{metric: {bits: verdict}}`` for every metric and code length of ``summary``."""
+    return {m: {b: verdict(summary[b], m) for b in summary} for m in metrics}
+
+
+def markdown(summary: dict, reports: list[dict], judged: dict) -> str:
+    """summary.md: one table per metric of ``judged`` (mean +- std over n seeds), the verdict per code length."""
     bits = sorted(summary, key=int)
     methods = list(dict.fromkeys(m for b in bits for m in summary[b]))
     first = reports[0]
@@ -93,18 +100,17 @@ def markdown(summary: dict, reports: list[dict], metrics: tuple[str, ...] = ("ma
            f"learned methods fit {fit_on}. "
            "Cells: test mean ± std (sample std) over n seeds. A method is **best** only when its mean exceeds the "
            "runner-up's by more than the larger std.", ""]
-    for metric in metrics:
+    for metric, per_bits in judged.items():
         out += [f"## Test {metric}", "", "| method | " + " | ".join(f"{b} bits" for b in bits) + " |",
                 "|---|" + "---|" * len(bits)]
-        verdicts = {b: verdict(summary[b], metric) for b in bits}
         for m in methods:
             cells = []
             for b in bits:
                 c = summary[b].get(m, {}).get(metric)
                 text = "–" if c is None else f"{c['mean']:.4f} ± {c['std']:.4f} ({c['n']})"
-                cells.append(f"**{text}**" if verdicts[b].get("best") == m else text)
+                cells.append(f"**{text}**" if per_bits[b].get("best") == m else text)
             out.append(f"| {m} | " + " | ".join(cells) + " |")
-        out += ["", *[_verdict_line(b, v) for b, v in verdicts.items()], ""]
+        out += ["", *[_verdict_line(b, per_bits[b]) for b in bits], ""]
     return "\n".join(out)
 
 
@@ -138,9 +144,10 @@ def write_summary(dirs: list[str | Path], out_dir: str | Path) -> dict:
     summary = summarise(reports)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    verdicts = {m: {b: verdict(summary[b], m) for b in summary} for m in ("map@1000", "map@all")}
-    doc = {"reports": [str(d) for d in dirs], "seeds": [r["seed"] for r in reports], "summary": summary,
-           "verdicts": verdicts, "provenance": provenance()}
+    judged = verdicts(summary)
+    settings = {key: reports[0].get(key) for key in SAME}  # shared by every seed
+    doc = {"reports": [str(d) for d in dirs], "seeds": [r["seed"] for r in reports], "settings": settings,
+           "summary": summary, "verdicts": judged, "provenance": provenance()}
     write_json(out / "summary.json", doc)
-    atomic_write_text(out / "summary.md", markdown(summary, reports))
+    atomic_write_text(out / "summary.md", markdown(summary, reports, judged))
     return doc

@@ -24,7 +24,8 @@ def _cell(mean, std, n=3):
 
 def test_render_bolds_only_the_best_and_states_each_verdict():
     h = _module()
-    doc = {"seeds": [2, 0, 1],
+    doc = {"seeds": [2, 0, 1], "settings": {"dataset": "fashion-mnist:/data", "train_on": "train", "epochs": 40,
+                                            "minutes": None, "train_images": 5000},
            "summary": {"16": {"nac": {"map@1000": _cell(0.70, 0.01), "map@all": _cell(0.40, 0.01)},
                               "itq": {"map@1000": _cell(0.60, 0.01), "map@all": _cell(0.45, 0.02)}}},
            "verdicts": {"map@1000": {"16": {"leader": "nac", "runner_up": "itq", "margin": 0.1, "spread": 0.01,
@@ -38,7 +39,8 @@ def test_render_bolds_only_the_best_and_states_each_verdict():
     assert "| SimCLR-sign | – | – |" in block
     assert "- map@1000: 16 bits: nac best, by 0.100 over itq (spread 0.010)." in block
     assert "- map@all: 16 bits: no winner (itq leads nac by 0.050, spread 0.020)." in block
-    assert "seeds 0, 1, 2" in block
+    assert "On fashion-mnist, deep methods trained 40 epochs on the training split (5,000 images); " \
+           "test mean ± std over seeds 0, 1, 2" in block
 
 
 def test_rewrite_replaces_only_the_block():

@@ -58,6 +58,9 @@ def test_reports_must_differ_only_in_seed(tmp_path):
         load_reports(write(tmp_path / "a", [report(0, {}), report(1, {}, train_on="database")]))
     with pytest.raises(ValueError, match="seeds repeat"):
         load_reports(write(tmp_path / "b", [report(0, {}), report(0, {})]))
+    other_size = {**report(1, {}), "train_images": 69000}
+    with pytest.raises(ValueError, match="train_images"):
+        load_reports(write(tmp_path / "c", [{**report(0, {}), "train_images": 5000}, other_size]))
 
 
 def test_cli_writes_summary(tmp_path):
@@ -71,6 +74,8 @@ def test_cli_writes_summary(tmp_path):
     assert out["verdicts"]["map@all"]["16"]["best"] == "itq"
     md = (tmp_path / "s" / "summary.md").read_text()
     assert "**0.7100 ± 0.0100 (3)**" in md and "**0.4600 ± 0.0100 (3)**" in md
+    settings = json.loads((tmp_path / "s" / "summary.json").read_text())["settings"]
+    assert settings["epochs"] == 40 and settings["train_on"] == "train" and settings["dataset"] == "fashion-mnist:X"
     bad = CliRunner().invoke(main, ["eval-summary", str(tmp_path / "s"), "--out", str(tmp_path / "t")])
     assert bad.exit_code == 1 and "Traceback" not in bad.output
 
