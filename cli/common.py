@@ -49,8 +49,8 @@ def recipe_option(default: str):
 
     return click.option("--recipe", type=click.Choice(list(RECIPES)), default=default, show_default=True,
                         help="Training recipe: 'copies' (views covering crops, borders, rotations, re-encoding; "
-                             "steps fill the time budget) finds edited copies; 'categories' (the Fashion-MNIST-"
-                             "tuned views, 40 epochs) groups look-alike items.")
+                             "steps fill the time budget; balanced, decorrelated bits) finds edited copies; "
+                             "'categories' (the Fashion-MNIST-tuned views, 40 epochs) groups look-alike items.")
 
 
 def device_option():

@@ -197,9 +197,10 @@ COPY_VIEWS = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3)
 RECIPES: dict[str, dict] = {
     # the dataclass defaults: tuned for category retrieval on the Fashion-MNIST validation split
     "categories": {},
-    # for finding copies: views that cover everyday edits (zoom-out, rotation, downscale), and as many
-    # steps as the time budget allows (the epoch count is a ceiling the budget reaches first)
-    "copies": {"views": COPY_VIEWS, "epochs": 10_000},
+    # for finding copies: views that cover everyday edits (zoom-out, rotation, downscale), as many
+    # steps as the time budget allows (the epoch count is a ceiling the budget reaches first), and the
+    # DIM-DM-style prior toward uniform, decorrelated bits (distinct images' codes crowd less)
+    "copies": {"views": COPY_VIEWS, "epochs": 10_000, "prior_weight": 1.0},
 }
 COLLECTION_RECIPE = "copies"  # what build-index and train use unless told (--recipe); chosen on the
 #                              near-duplicate validation collection (benchmarks/neardup/validation)

@@ -34,6 +34,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
         views = rec.get("views", ViewConfig())
         views = views if channels == 3 else dataclasses.replace(views, grayscale_p=0.0)
     epochs = epochs if epochs is not None else rec.get("epochs")
+    prior_weight = prior_weight if prior_weight is not None else rec.get("prior_weight")
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated

@@ -1,6 +1,6 @@
 """Choose build-index's view recipe on the near-duplicate protocol's *validation* collection.
 
-Each variant trains NAC (64 bits, build-index's 10-minute budget, 2 CPU cores, one process at
+Each variant trains NAC (or the method it names; 64 bits, build-index's 10-minute budget, 2 CPU cores, one process at
 a time) on the validation originals and scores the validation copies; the test collection is
 never touched.  Usage:
     bash benchmarks/neardup/collection.sh /tmp/nacsearch-neardup-images
@@ -13,6 +13,8 @@ import logging
 import sys
 from pathlib import Path
 
+from dataclasses import replace
+
 from nacsearch.config import ViewConfig
 from nacsearch.eval.copy_runner import run_neardup
 
@@ -23,6 +25,14 @@ VARIANTS = {  # training overrides of each variant (the rest: build-index's defa
     "copy-views-0.5": {"views": ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5)},
     "copy-views-0.3-fill-budget": {"views": COPY, "epochs": 10_000},  # the 10-minute budget decides the steps
     "views-2026-11-early-fill-budget": {"views": ViewConfig(), "epochs": 10_000},
+    # on top of the 'copies' recipe (copy views, budget filled): one knob each
+    "copies-crop-0.35": {"views": replace(COPY, crop_scale=(0.35, 1.0)), "epochs": 10_000},  # wider crops
+    "copies-prior-1": {"views": COPY, "epochs": 10_000, "prior_weight": 1.0},  # uniform, decorrelated bits
+    "copies-jitter-0.6": {"views": replace(COPY, jitter=0.6), "epochs": 10_000},  # stronger brightness/contrast
+    "copies-size-48": {"views": COPY, "epochs": 10_000, "image_size": 48},  # input side 48 px instead of 32
+    "copy-views-0.3-fill-budget-rerun": {"views": COPY, "epochs": 10_000},  # the 'copies' control, same sitting
+    "simclr-copies": {"method": "simclr"},  # SimCLR-sign with the 'copies' recipe (the prior included)
+    "copies-width-32": {"views": COPY, "epochs": 10_000, "width": 32},  # a wider encoder
 }
 
 
@@ -30,9 +40,12 @@ def main(images: str, names: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     out = Path(__file__).parent / "validation"
     for name in names or list(VARIANTS):
-        rep = run_neardup(images, [64], ["nac"], out / name, split="validation",
-                          train={"nac": VARIANTS[name]}, progress=False)
-        r = rep["results"]["64"]["nac"]
+        train = dict(VARIANTS[name])
+        size = train.pop("image_size", None)  # the folder rule's input side, for the model and every method
+        method = train.pop("method", "nac")
+        rep = run_neardup(images, [64], [method], out / name, split="validation",
+                          train={method: train}, image_size=size, progress=False)
+        r = rep["results"]["64"][method]
         print(f"{name}: recall@1 {r['recall@1']:.4f} recall@10 {r['recall@10']:.4f} "
               f"at<=0.1fp {r['best_recall_at_false']['recall']:.4f} per-edit {r['per_edit_recall@1']}", flush=True)
 
