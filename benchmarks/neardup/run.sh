@@ -3,5 +3,6 @@
 # the 'copies' recipe and the 10-minute budget, 2 CPU cores, one process at a time).
 set -euo pipefail
 images=$(bash "$(dirname "$0")/collection.sh" "${1:-/tmp/nacsearch-neardup-images}")
-nacsearch eval --protocol neardup --images "$images" --bits 64 --methods "${METHODS:-nac,simclr,phash,dhash,ahash,whash,itq}" \
+nacsearch eval --protocol neardup --images "$images" --bits 64 \
+  --methods "${METHODS:-nac,simclr,phash,dhash,ahash,whash,itq}" \
   --out "$(dirname "$0")/test"

@@ -1,8 +1,8 @@
 """Choose build-index's view recipe on the near-duplicate protocol's *validation* collection.
 
-Each variant trains NAC (or the method it names; 64 bits, build-index's 10-minute budget, 2 CPU cores, one process at
-a time) on the validation originals and scores the validation copies; the test collection is
-never touched.  Usage:
+Each variant trains NAC (or the method it names; 64 bits, build-index's 10-minute budget, 2 CPU
+cores, one process at a time) on the validation originals and scores the validation copies; the
+test collection is never touched.  Usage:
     bash benchmarks/neardup/collection.sh /tmp/nacsearch-neardup-images
     python benchmarks/neardup/select_views.py /tmp/nacsearch-neardup-images [VARIANT ...]
 Writes benchmarks/neardup/validation/<variant>/report.{json,md} and prints one line per variant.
@@ -11,28 +11,30 @@ from __future__ import annotations
 
 import logging
 import sys
-from pathlib import Path
-
 from dataclasses import replace
+from pathlib import Path
 
 from nacsearch.config import ViewConfig
 from nacsearch.eval.copy_runner import run_neardup
 
+# Every variant starts from the dataclass defaults ('categories') and states all it changes, so that it
+# means the same run whatever build-index's recipe ('copies') becomes later.
 COPY = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3)
-VARIANTS = {  # training overrides of each variant (the rest: build-index's defaults)
-    "views-2026-11-early": {"views": ViewConfig()},  # the Fashion-MNIST-tuned views alone (40 epochs)
-    "copy-views-0.3": {"views": COPY},
-    "copy-views-0.5": {"views": ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5)},
-    "copy-views-0.3-fill-budget": {"views": COPY, "epochs": 10_000},  # the 10-minute budget decides the steps
-    "views-2026-11-early-fill-budget": {"views": ViewConfig(), "epochs": 10_000},
-    # on top of the 'copies' recipe (copy views, budget filled): one knob each
-    "copies-crop-0.35": {"views": replace(COPY, crop_scale=(0.35, 1.0)), "epochs": 10_000},  # wider crops
-    "copies-prior-1": {"views": COPY, "epochs": 10_000, "prior_weight": 1.0},  # uniform, decorrelated bits
-    "copies-jitter-0.6": {"views": replace(COPY, jitter=0.6), "epochs": 10_000},  # stronger brightness/contrast
-    "copies-size-48": {"views": COPY, "epochs": 10_000, "image_size": 48},  # input side 48 px instead of 32
-    "copy-views-0.3-fill-budget-rerun": {"views": COPY, "epochs": 10_000},  # the 'copies' control, same sitting
-    "simclr-copies": {"method": "simclr"},  # SimCLR-sign with the 'copies' recipe (the prior included)
-    "copies-width-32": {"views": COPY, "epochs": 10_000, "width": 32},  # a wider encoder
+FIRST_COPIES = {"recipe": "categories", "views": COPY, "epochs": 10_000}  # the first 'copies': the budget decides
+VARIANTS = {  # training overrides of each variant
+    "views-2026-11-early": {"recipe": "categories", "views": ViewConfig()},  # the tuned views alone, 40 epochs
+    "copy-views-0.3": {"recipe": "categories", "views": COPY},
+    "copy-views-0.5": {"recipe": "categories", "views": ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5)},
+    "copy-views-0.3-fill-budget": FIRST_COPIES,
+    "views-2026-11-early-fill-budget": {"recipe": "categories", "views": ViewConfig(), "epochs": 10_000},
+    # on top of the first 'copies' recipe: one knob each
+    "copies-crop-0.35": {**FIRST_COPIES, "views": replace(COPY, crop_scale=(0.35, 1.0))},  # wider crops
+    "copies-prior-1": {**FIRST_COPIES, "prior_weight": 1.0},  # uniform, decorrelated bits (the 'copies' recipe now)
+    "copies-jitter-0.6": {**FIRST_COPIES, "views": replace(COPY, jitter=0.6)},  # stronger brightness/contrast
+    "copies-size-48": {**FIRST_COPIES, "image_size": 48},  # input side 48 px instead of 32
+    "copy-views-0.3-fill-budget-rerun": FIRST_COPIES,  # the first 'copies' again, as a control in the same sitting
+    "simclr-copies": {**FIRST_COPIES, "prior_weight": 1.0, "method": "simclr"},  # SimCLR-sign, same recipe
+    "copies-width-32": {**FIRST_COPIES, "width": 32},  # a wider encoder
 }
 
 
