@@ -9,6 +9,7 @@ from typing import Any
 from nacsearch.codes import check_bits
 
 BACKBONES = ("small", "resnet18", "vgg16_bn")
+INPUT_NORMS = ("dataset", "image")
 OBJECTIVES = ("nac", "simclr", "cibhash", "distillhash")
 OPTIMIZERS = ("adamw", "lars", "sgd")
 
@@ -28,6 +29,9 @@ class ModelConfig:
     #                                  and loss, gradients overlap one stage (nacsearch.models.backbones)
     head_gain: float = 16.0          # multiplies the default init of the heads' last layers (scale of u at init):
     #                                  16 starts tanh(u) out of its linear regime; 1 and 48 were worse
+    input_norm: str = "dataset"      # dataset: (x - mean) / std with the fixed values below; image: each image
+    #                                  standardised by its own mean and std over all pixels and channels, so a
+    #                                  brightness or contrast change (x -> a x + b) does not change the input
     mean: tuple[float, ...] = (0.5,)  # per-channel normalisation mean (len == channels)
     std: tuple[float, ...] = (0.5,)   # per-channel normalisation std (len == channels)
 
@@ -41,6 +45,8 @@ class ModelConfig:
             raise ValueError(f"image_size must be in [8, 1024], got {self.image_size}")
         if self.head_gain <= 0:
             raise ValueError(f"head_gain must be positive, got {self.head_gain}")
+        if self.input_norm not in INPUT_NORMS:
+            raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {self.input_norm!r}")
         if self.loco and self.backbone != "small":
             raise ValueError("loco needs the 'small' backbone (its stages are defined there)")
         if self.width < 4 or self.hidden < 0:
@@ -72,6 +78,8 @@ class ViewConfig:
     rotate: float = 8.0
     downscale_p: float = 0.0         # probability of a downscale to U(downscale, 0.7) of the side and back
     downscale: float = 0.3
+    jpeg_p: float = 0.0              # probability of a JPEG-like re-save (nacsearch.jpeg) at a quality of
+    jpeg_quality: float = 15.0       #   U(jpeg_quality, 90), at the model's input size
     fill: float = 1.0                # value of areas outside the image (1 = white, the alpha background)
 
     def __post_init__(self) -> None:
@@ -81,13 +89,15 @@ class ViewConfig:
         if not 0 < self.crop_ratio[0] <= self.crop_ratio[1]:
             raise ValueError(f"bad crop_ratio {self.crop_ratio}")
         for name in ("flip", "jitter_p", "grayscale_p", "blur_p", "erase_p", "zoom_out_p", "rotate_p", "downscale_p",
-                     "fill"):
+                     "jpeg_p", "fill"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability, got {getattr(self, name)}")
         if self.jitter < 0 or not 0 <= self.hue <= 0.5:
             raise ValueError("jitter must be >= 0 and hue in [0, 0.5]")
         if not (0 < self.zoom_out <= 1 and 0 <= self.rotate <= 45 and 0 < self.downscale <= 0.7):
             raise ValueError("zoom_out must be in (0, 1], rotate in [0, 45] degrees, downscale in (0, 0.7]")
+        if not 1 <= self.jpeg_quality <= 90:
+            raise ValueError(f"jpeg_quality must be in [1, 90], got {self.jpeg_quality}")
         object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
         object.__setattr__(self, "crop_ratio", tuple(self.crop_ratio))
 
@@ -163,7 +173,7 @@ class RunConfig:
 _SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}
 # Fields added after files were first written: an older file that lacks one was made without it.
 _ABSENT_MEANS = {TrainConfig: {"minutes": 0.0, "max_images": 0},
-                 ViewConfig: {"zoom_out_p": 0.0, "rotate_p": 0.0, "downscale_p": 0.0}}
+                 ViewConfig: {"zoom_out_p": 0.0, "rotate_p": 0.0, "downscale_p": 0.0, "jpeg_p": 0.0}}
 
 
 def to_dict(cfg: Any) -> dict:

@@ -11,7 +11,8 @@ detection it adds the everyday edits a copy goes through: zoom-out (the picture
 shrunk inside a frame, as with a border), small rotations (both folded into the same
 affine warp, with the uncovered area set to ``fill``, white by default: the colour
 transparency is composited on) and downscale-upscale (the detail a shrunk or
-re-compressed copy loses).  Each new draw is made only when its probability is > 0,
+re-compressed copy loses) and a JPEG-like re-save (:mod:`nacsearch.jpeg`, after the colour
+changes, as a copy is edited first and saved last).  Each new draw is made only when its probability is > 0,
 so a config without them gives exactly the views it gave before they existed.
 """
 from __future__ import annotations
@@ -22,6 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from nacsearch.config import ViewConfig
+from nacsearch.jpeg import jpeg_like
 
 
 def _uniform(n: int, lo: float, hi: float, g: torch.Generator | None) -> torch.Tensor:
@@ -78,6 +80,19 @@ def down_up(x: torch.Tensor, cfg: ViewConfig, g: torch.Generator | None) -> torc
         small = (max(2, round(h * float(f[i]))), max(2, round(w * float(f[i]))))
         y[i:i + 1] = F.interpolate(F.interpolate(x[i:i + 1], size=small, mode="bilinear", antialias=True,
                                                  align_corners=False), size=(h, w), mode="bilinear", align_corners=False)
+    return y
+
+
+def jpeg_view(x: torch.Tensor, cfg: ViewConfig, g: torch.Generator | None) -> torch.Tensor:
+    """With prob. jpeg_p, each image as a JPEG of quality U(jpeg_quality, 90) would decode."""
+    n = x.shape[0]
+    on = _bernoulli(n, cfg.jpeg_p, g)
+    quality = _uniform(n, cfg.jpeg_quality, 90.0, g)
+    idx = torch.nonzero(on).flatten()
+    if not len(idx):
+        return x
+    y = x.clone()
+    y[idx.to(x.device)] = jpeg_like(x[idx.to(x.device)], quality[idx])
     return y
 
 
@@ -166,6 +181,8 @@ class TwoViews:
         if x.shape[1] == 3 and cfg.grayscale_p > 0:
             on = _bernoulli(n, cfg.grayscale_p, g).to(x.device).view(-1, 1, 1, 1)
             y = torch.where(on, _gray(y).expand_as(y), y)
+        if cfg.jpeg_p > 0:
+            y = jpeg_view(y, cfg, g)
         if cfg.blur_p > 0:
             y = gaussian_blur(y, cfg.blur_p, g)
         if cfg.erase_p > 0:

@@ -158,3 +158,73 @@ def test_loco_trains_and_needs_the_small_backbone(tmp_path):
     run = make_run_config(1, 16, bits=16, epochs=1, batch_size=8, minutes=0, max_images=0, width=4, loco=True)
     res = train(run, data, tmp_path / "m", device="cpu", progress=False)
     assert res.steps == 2 and np.isfinite(res.final_loss)
+
+
+def test_image_norm_ignores_brightness_and_contrast_and_dataset_norm_does_not():
+    torch.manual_seed(0)
+    x = torch.rand(4, 3, 32, 32) * 0.5 + 0.2                  # stays inside [0, 1] after the change below
+    y = 1.3 * (x - 0.45) + 0.5                                  # a contrast and brightness change
+    for norm, same in (("image", True), ("dataset", False)):
+        torch.manual_seed(1)
+        model = HashEncoder(ModelConfig(channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, input_norm=norm)).eval()
+        a, b = model.preactivations(x), model.preactivations(y)
+        assert torch.allclose(a, b, atol=1e-4) == same
+        assert torch.allclose(model(x).u, a, atol=1e-5)        # forward and preactivations normalise alike
+    flat = torch.full((1, 3, 32, 32), 0.7)
+    flat[0, 0, 0, 0] = 0.7 + 1 / 255                            # a flat image: the std floor keeps it near 0
+    z = HashEncoder(ModelConfig(channels=3, mean=(0.5,) * 3, std=(0.5,) * 3, input_norm="image")).normalise(flat)
+    assert z.abs().max() < 0.25
+    with pytest.raises(ValueError, match="input_norm"):
+        ModelConfig(input_norm="batch")
+
+
+def _test_picture(h: int = 40, w: int = 56):
+    """A deterministic RGB picture with edges, gradients and texture, as a PIL image and a (1, 3, h, w) tensor."""
+    import numpy as np
+    from PIL import Image
+
+    yy, xx = np.mgrid[0:h, 0:w]
+    rgb = np.stack([xx / w, yy / h, ((xx // 7 + yy // 5) % 2) * 0.6 + 0.2], -1)
+    rgb[10:25, 15:40] = (0.9, 0.2, 0.1)
+    rgb += np.random.default_rng(0).uniform(-0.05, 0.05, rgb.shape)
+    arr = np.clip(np.rint(rgb * 255), 0, 255).astype(np.uint8)
+    return Image.fromarray(arr, "RGB"), torch.from_numpy(arr.copy()).permute(2, 0, 1)[None].float() / 255
+
+
+@pytest.mark.parametrize("quality", [20, 60])
+def test_jpeg_like_matches_a_real_jpeg_re_save(quality):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from nacsearch.jpeg import jpeg_like
+
+    for mode in ("RGB", "L"):
+        im, x = _test_picture()
+        if mode == "L":
+            im = im.convert("L")
+            x = torch.from_numpy(np.array(im)).float()[None, None] / 255
+        buf = io.BytesIO()
+        im.save(buf, "JPEG", quality=quality)
+        real = torch.from_numpy(np.array(Image.open(buf).convert(mode), dtype=np.float32) / 255)
+        real = real.permute(2, 0, 1)[None] if mode == "RGB" else real[None, None]
+        ours = jpeg_like(x, torch.tensor([float(quality)]))
+        artefact = (x - real).abs().mean()
+        assert artefact > 0.005                                 # the re-save does change the picture
+        assert (ours - real).abs().mean() < 0.3 * artefact      # and ours makes (nearly) the same change
+        assert ours.shape == x.shape and 0 <= ours.min() and ours.max() <= 1
+
+
+def test_jpeg_view_is_seeded_and_applied_with_its_probability():
+    _, x = _test_picture(32, 32)
+    x = x.repeat(64, 1, 1, 1)
+    views = TwoViews(ViewConfig(crop_scale=(1.0, 1.0), crop_ratio=(1.0, 1.0), flip=0.0, jitter=0.0,
+                                grayscale_p=0.0, jpeg_p=0.5, jpeg_quality=10.0))
+    a = views.one(x, torch.Generator().manual_seed(3))
+    b = views.one(x, torch.Generator().manual_seed(3))
+    assert torch.equal(a, b)
+    changed = ((a - x).abs().flatten(1).max(dim=1).values > 0.02).sum().item()
+    assert 16 <= changed <= 48                                  # about half of the 64 views
+    with pytest.raises(ValueError, match="jpeg_quality"):
+        ViewConfig(jpeg_quality=95)

@@ -21,6 +21,7 @@ from nacsearch.eval.copy_runner import run_neardup
 # means the same run whatever build-index's recipe ('copies') becomes later.
 COPY = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3)
 FIRST_COPIES = {"recipe": "categories", "views": COPY, "epochs": 10_000}  # the first 'copies': the budget decides
+COPIES_PRIOR = {**FIRST_COPIES, "prior_weight": 1.0}
 VARIANTS = {  # training overrides of each variant
     "views-2026-11-early": {"recipe": "categories", "views": ViewConfig()},  # the tuned views alone, 40 epochs
     "copy-views-0.3": {"recipe": "categories", "views": COPY},
@@ -35,6 +36,12 @@ VARIANTS = {  # training overrides of each variant
     "copy-views-0.3-fill-budget-rerun": FIRST_COPIES,  # the first 'copies' again, as a control in the same sitting
     "simclr-copies": {**FIRST_COPIES, "prior_weight": 1.0, "method": "simclr"},  # SimCLR-sign, same recipe
     "copies-width-32": {**FIRST_COPIES, "width": 32},  # a wider encoder
+    # on top of the 'copies' recipe with the prior (build-index's default since 2026-11): one knob each
+    "copies-prior-p-0.2": {**COPIES_PRIOR, "p": 0.2},  # a noisier channel: codes must stay apart by more bits
+    "copies-prior-p-0.3": {**COPIES_PRIOR, "p": 0.3},
+    "copies-prior-batch-128": {**COPIES_PRIOR, "batch_size": 128},  # more negatives per step
+    "copies-prior-image-norm": {**COPIES_PRIOR, "input_norm": "image"},  # each image standardised on its own
+    "copies-prior-rerun-2026-12": COPIES_PRIOR,  # the 'copies' recipe again, as a control for the runs above
 }
 
 

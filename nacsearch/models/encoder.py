@@ -11,6 +11,9 @@ from nacsearch.models.backbones import build_backbone
 from nacsearch.models.heads import CodeHead, InferenceHead
 
 
+MIN_IMAGE_STD = 0.02  # floor of an image's std under input_norm='image' (about 5 of 255 grey levels)
+
+
 class EncoderOutput(NamedTuple):
     h: torch.Tensor                   # (B, D) backbone features (the continuous representation)
     u: torch.Tensor                   # (B, bits) code pre-activations; code = u > 0
@@ -40,7 +43,7 @@ class HashEncoder(nn.Module):
         """One output; with ``stages=True`` (LoCo training) one per local stage, the last being the code's."""
         if x.ndim != 4 or x.shape[1] != self.cfg.channels:
             raise ValueError(f"expected (B, {self.cfg.channels}, H, W) input, got {tuple(x.shape)}")
-        x = (x - self.mean) / self.std
+        x = self.normalise(x)
         if not stages:
             return self._output(self.backbone(x))                           # h: (B, D)
         if self.local_heads is None:
@@ -50,6 +53,16 @@ class HashEncoder(nn.Module):
                 for h, heads in zip(feats[:-1], self.local_heads)]
         return outs + [self._output(feats[-1])]
 
+    def normalise(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, C, H, W) in [0, 1] -> the backbone's input: the fixed per-channel (x - mean) / std, or with
+        ``input_norm='image'`` each image minus its mean, over its std (both over all its pixels and
+        channels; the std is floored at MIN_IMAGE_STD, so a flat image stays flat instead of amplifying noise)."""
+        if self.cfg.input_norm == "image":
+            m = x.mean(dim=(1, 2, 3), keepdim=True)                          # (B, 1, 1, 1)
+            s = x.std(dim=(1, 2, 3), keepdim=True).clamp(min=MIN_IMAGE_STD)  # (B, 1, 1, 1)
+            return (x - m) / s
+        return (x - self.mean) / self.std
+
     def _output(self, h: torch.Tensor) -> EncoderOutput:
         """Features h (B, D) -> the code pre-activations u (B, bits) and the inference head's logits."""
         logits = self.inference_head(h) if self.inference_head is not None else None
@@ -58,5 +71,5 @@ class HashEncoder(nn.Module):
     @torch.no_grad()
     def preactivations(self, x: torch.Tensor) -> torch.Tensor:
         """Code pre-activations u (B, bits) in eval mode semantics (caller sets .eval())."""
-        h = self.backbone((x - self.mean) / self.std)
+        h = self.backbone(self.normalise(x))
         return self.code_head(h)
