@@ -113,6 +113,8 @@ class ObjectiveConfig:
     cib_temperature: float = 0.3     # CIBHash temperature (the paper's)
     cib_beta: float = 0.001          # CIBHash weight of the bottleneck KL term (the paper's)
     prior_weight: float = 0.0        # weight of the DIM-DM-style uniform/decorrelated-bits regulariser (0 = off)
+    prior_normalise: bool = False    # the regulariser's moments on each bit scaled to RMS 1 (scale-free: it can
+    #                                  no longer be met by shrinking the codes toward the sign boundary)
 
     def __post_init__(self) -> None:
         if self.name not in OBJECTIVES:

@@ -25,7 +25,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     views: ViewConfig | None = None, minutes: float | None = None,
                     max_images: int | None = None, recipe: str = "categories", head_gain: float | None = None,
                     prior_weight: float | None = None, loco: bool | None = None,
-                    input_norm: str | None = None) -> RunConfig:
+                    input_norm: str | None = None, prior_normalise: bool | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -37,13 +37,14 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     epochs = epochs if epochs is not None else rec.get("epochs")
     prior_weight = prior_weight if prior_weight is not None else rec.get("prior_weight")
     input_norm = input_norm if input_norm is not None else rec.get("input_norm")
+    prior_normalise = prior_normalise if prior_normalise is not None else rec.get("prior_normalise")
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco,
                                      input_norm=input_norm))
-    obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight))
+    obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images))
     return RunConfig(model=model, views=views, objective=obj, train=train)

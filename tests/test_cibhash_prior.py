@@ -73,6 +73,20 @@ def test_prior_penalty_hand_computed():
     assert [float(v) for v in prior_penalty(codes)] == [0.0, 0.0]
 
 
+def test_normalised_prior_is_scale_free_and_the_plain_one_is_not():
+    c = torch.tensor([[0.5, 0.4, -0.3], [0.5, -0.2, 0.6], [-0.5, 0.2, 0.1]])
+    plain, small = prior_penalty(c), prior_penalty(0.1 * c)
+    assert float(small[0]) == pytest.approx(0.01 * float(plain[0]))  # shrinking the codes lowers it 100x
+    norm, norm_small = prior_penalty(c, normalise=True), prior_penalty(0.1 * c, normalise=True)
+    assert [float(v) for v in norm_small] == pytest.approx([float(v) for v in norm], rel=1e-4)
+    # by hand: bit 0 is (1, 1, -1) after scaling -> mean 1/3; bit 1 / rms(0.4, 0.2, 0.2) etc.
+    s = c / c.pow(2).mean(dim=0).sqrt()
+    assert float(norm[0]) == pytest.approx(float(s.mean(dim=0).pow(2).mean()), rel=1e-5)
+    assert float(norm[0]) > 0.1 * 1 / 9                               # bit 0 alone contributes (1/3)^2 / 3
+    codes = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])
+    assert [float(v) for v in prior_penalty(0.3 * codes, normalise=True)] == pytest.approx([0.0, 0.0], abs=1e-6)
+
+
 def test_with_prior_adds_the_weighted_penalty_and_keeps_the_head():
     torch.manual_seed(1)
     u1, u2, l1, l2 = (torch.randn(4, 8, dtype=torch.float64) for _ in range(4))

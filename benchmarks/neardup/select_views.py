@@ -41,7 +41,11 @@ VARIANTS = {  # training overrides of each variant
     "copies-prior-p-0.3": {**COPIES_PRIOR, "p": 0.3},
     "copies-prior-batch-128": {**COPIES_PRIOR, "batch_size": 128},  # more negatives per step
     "copies-prior-image-norm": {**COPIES_PRIOR, "input_norm": "image"},  # each image standardised on its own
-    "copies-prior-rerun-2026-12": COPIES_PRIOR,  # the 'copies' recipe again, as a control for the runs above
+    "copies-prior-gain-4": {**COPIES_PRIOR, "head_gain": 4.0},  # heads start less saturated: bits can still move
+    "copies-prior-normalised": {**COPIES_PRIOR, "prior_normalise": True},  # the prior cannot shrink the codes
+    "copies-prior-rerun-2026-12": COPIES_PRIOR,
+    # on top of 'copies' + image normalisation
+    "copies-image-norm-prior-normalised": {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True},  # the 'copies' recipe again, as a control for the runs above
 }
 
 

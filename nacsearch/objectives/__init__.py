@@ -21,7 +21,7 @@ def build_objective(cfg: ObjectiveConfig) -> Objective:
         raise ValueError("distillhash needs pseudo-labels: build it with nacsearch.eval.baselines.distillhash")
     else:
         raise ValueError(f"unknown objective {cfg.name!r}")
-    return WithPrior(obj, cfg.prior_weight) if cfg.prior_weight > 0 else obj
+    return WithPrior(obj, cfg.prior_weight, cfg.prior_normalise) if cfg.prior_weight > 0 else obj
 
 
 __all__ = ["Objective", "NACLoss", "SimCLRLoss", "CIBHashLoss", "WithPrior", "build_objective"]
