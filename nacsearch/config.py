@@ -12,6 +12,7 @@ BACKBONES = ("small", "resnet18", "vgg16_bn")
 INPUT_NORMS = ("dataset", "image")
 OBJECTIVES = ("nac", "simclr", "cibhash", "distillhash")
 OPTIMIZERS = ("adamw", "lars", "sgd")
+PRECISIONS = ("auto", "fp32")
 
 
 @dataclass(frozen=True)
@@ -148,6 +149,8 @@ class TrainConfig:
     #                                  before training; 0 = no budget, epochs/max_steps alone decide)
     max_images: int = 50_000         # train on a seeded sample of at most this many images (0 = all)
     checkpoint_every: int = 0        # steps between periodic checkpoints (0 = end of each epoch)
+    precision: str = "auto"          # auto: mixed precision where it is fast (CUDA; CPUs with native bf16,
+    #                                  nacsearch.device.autocast_dtype) | fp32: never
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
@@ -156,6 +159,8 @@ class TrainConfig:
             raise ValueError("lr must be > 0, weight_decay and warmup_epochs >= 0")
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"optimizer must be one of {OPTIMIZERS}, got {self.optimizer!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
         if self.max_steps < 0 or self.checkpoint_every < 0 or self.max_images < 0:
             raise ValueError("max_steps, max_images and checkpoint_every must be >= 0")
         if not 0 <= self.minutes <= 10_000_000:

@@ -91,6 +91,9 @@ class _Trainer:
         self.run, self.data, self.out, self.device, self.info = run, data, out_dir, device, info
         self.objective = (objective or build_objective(run.objective)).to(device)
         self.model = HashEncoder(run.model, self.objective.needs_inference_head).to(device)
+        # CPU convolutions run faster on channels-last tensors (benchmarks/RESULTS.md, "Training throughput")
+        self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
+        self.model.to(memory_format=self.layout)
         self.views = TwoViews(run.views)
         self.opt = build_optimizer(self.model, run.train)
         self.net = self.model
@@ -98,7 +101,8 @@ class _Trainer:
             ids = [device.index] if device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.gather = GatherWithGrad(info) if info.enabled else None
-        use_scaler = autocast_dtype(device) == torch.float16
+        self.precision = autocast_dtype(device, training=True, precision=run.train.precision)
+        use_scaler = self.precision == torch.float16
         self.scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.history: list[dict] = []
         self.budget: dict = {}
@@ -111,8 +115,8 @@ class _Trainer:
             group["lr"] = lr
         v1, v2 = self.views(x, g)
         b, idx_t = x.shape[0], torch.from_numpy(idx).to(self.device)
-        with autocast(self.device):
-            both = torch.cat([v1, v2])
+        with autocast(self.device, training=True, precision=cfg.precision):
+            both = torch.cat([v1, v2]).contiguous(memory_format=self.layout)
             outs = self.net(both, stages=True) if self.run.model.loco else [self.net(both)]
         loss = torch.zeros((), device=self.device)
         for out in outs:  # one local loss per LoCo stage; an ordinary model has one (the code's, last)
@@ -209,8 +213,9 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
         rep = load_backbone_weights(t.model.backbone, backbone_weights)
         _log(f"backbone: {rep['loaded']} tensors from {backbone_weights}, skipped {rep['skipped'][:8]}", info)
     start, plan = _start(t, len(data), resume and (out / CONFIG).exists())
+    precision = str(t.precision).removeprefix("torch.") if t.precision is not None else "float32"
     _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {plan.n} images, "
-         f"{dev} x{info.world}, {plan.total} steps of {plan.batch}", info)
+         f"{dev} x{info.world} ({precision}), {plan.total} steps of {plan.batch}", info)
     try:
         loss, seen, wall = _loop(t, plan, start, progress)
     finally:
