@@ -43,10 +43,10 @@ VARIANTS = {  # training overrides of each variant
     "copies-prior-image-norm": {**COPIES_PRIOR, "input_norm": "image"},  # each image standardised on its own
     "copies-prior-gain-4": {**COPIES_PRIOR, "head_gain": 4.0},  # heads start less saturated: bits can still move
     "copies-prior-normalised": {**COPIES_PRIOR, "prior_normalise": True},  # the prior cannot shrink the codes
-    "copies-prior-rerun-2026-12": COPIES_PRIOR,
+    "copies-prior-rerun-2026-12": COPIES_PRIOR,  # the 'copies' recipe again, as a control for the runs above
     # on top of 'copies' + image normalisation; from here on the code trains channels-last with CPU bf16
     "copies-image-norm-fast": {**COPIES_PRIOR, "input_norm": "image"},
-    "copies-image-norm-prior-normalised": {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True},  # the 'copies' recipe again, as a control for the runs above
+    "copies-image-norm-prior-normalised": {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True},
 }
 
 
