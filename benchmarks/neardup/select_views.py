@@ -47,6 +47,9 @@ VARIANTS = {  # training overrides of each variant
     # on top of 'copies' + image normalisation; from here on the code trains channels-last with CPU bf16
     "copies-image-norm-fast": {**COPIES_PRIOR, "input_norm": "image"},
     "copies-image-norm-prior-normalised": {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True},
+    "copies-image-norm-jpeg-0.3": {**COPIES_PRIOR, "input_norm": "image",  # + the JPEG-like re-save view
+                                   "views": replace(COPY, jpeg_p=0.3)},
+    "copies-image-norm-batch-64": {**COPIES_PRIOR, "input_norm": "image", "batch_size": 64},
 }
 
 
