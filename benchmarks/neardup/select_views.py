@@ -22,6 +22,7 @@ from nacsearch.eval.copy_runner import run_neardup
 COPY = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3)
 FIRST_COPIES = {"recipe": "categories", "views": COPY, "epochs": 10_000}  # the first 'copies': the budget decides
 COPIES_PRIOR = {**FIRST_COPIES, "prior_weight": 1.0}
+NORMED = {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True}
 VARIANTS = {  # training overrides of each variant
     "views-2026-11-early": {"recipe": "categories", "views": ViewConfig()},  # the tuned views alone, 40 epochs
     "copy-views-0.3": {"recipe": "categories", "views": COPY},
@@ -47,9 +48,9 @@ VARIANTS = {  # training overrides of each variant
     # on top of 'copies' + image normalisation; from here on the code trains channels-last with CPU bf16
     "copies-image-norm-fast": {**COPIES_PRIOR, "input_norm": "image"},
     "copies-image-norm-prior-normalised": {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True},
-    "copies-image-norm-jpeg-0.3": {**COPIES_PRIOR, "input_norm": "image",  # + the JPEG-like re-save view
-                                   "views": replace(COPY, jpeg_p=0.3)},
-    "copies-image-norm-batch-64": {**COPIES_PRIOR, "input_norm": "image", "batch_size": 64},
+    # on top of that: image normalisation and the scale-free prior
+    "copies-norm-jpeg-0.3": {**NORMED, "views": replace(COPY, jpeg_p=0.3)},  # + the JPEG-like re-save view
+    "copies-norm-batch-64": {**NORMED, "batch_size": 64},
 }
 
 
