@@ -216,8 +216,11 @@ RECIPES: dict[str, dict] = {
     "categories": {},
     # for finding copies: views that cover everyday edits (zoom-out, rotation, downscale), as many
     # steps as the time budget allows (the epoch count is a ceiling the budget reaches first), and the
-    # DIM-DM-style prior toward uniform, decorrelated bits (distinct images' codes crowd less)
-    "copies": {"views": COPY_VIEWS, "epochs": 10_000, "prior_weight": 1.0},
+    # DIM-DM-style prior toward uniform, decorrelated bits in its scale-free form (distinct images' codes
+    # crowd less), and each image standardised by its own mean and std (brightness/contrast changes
+    # leave the input as it was)
+    "copies": {"views": COPY_VIEWS, "epochs": 10_000, "prior_weight": 1.0, "prior_normalise": True,
+               "input_norm": "image"},
 }
 COLLECTION_RECIPE = "copies"  # what build-index and train use unless told (--recipe); chosen on the
 #                              near-duplicate validation collection (benchmarks/neardup/validation)

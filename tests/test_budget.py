@@ -145,6 +145,10 @@ def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
     assert cop.views == COPY_VIEWS and cop.train.epochs == RECIPES["copies"]["epochs"]
     assert cop.objective.prior_weight == RECIPES["copies"]["prior_weight"] > 0 == cat.objective.prior_weight
     assert make_run_config(3, 32, recipe="copies", prior_weight=0.0).objective.prior_weight == 0.0
+    assert (cop.objective.prior_normalise, cop.model.input_norm) == (True, "image")
+    assert (cat.objective.prior_normalise, cat.model.input_norm) == (False, "dataset")
+    plain = make_run_config(3, 32, recipe="copies", input_norm="dataset", prior_normalise=False)
+    assert (plain.objective.prior_normalise, plain.model.input_norm) == (False, "dataset")
     gray = make_run_config(1, 32, recipe="copies")
     assert gray.views.grayscale_p == 0 and gray.views.zoom_out_p == COPY_VIEWS.zoom_out_p
     mine = make_run_config(3, 32, recipe="copies", epochs=3, views=ViewConfig(flip=0.0))
