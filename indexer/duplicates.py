@@ -22,9 +22,11 @@ from nacsearch import codes as C
 from nacsearch.indexer.binary_index import BinaryIndex
 from nacsearch.indexer.params import IndexParams
 
-DEFAULT_RADIUS = 2  # 64-bit codes of the 'copies' recipe: the largest radius with <= 0.1 false matches per
-#                    query on the near-duplicate validation collection (recall 0.62 at 0.076 false/query; r = 3:
-#                    0.74 at 0.17; benchmarks/neardup/validation/copy-views-0.3-fill-budget/report.json)
+DEFAULT_RADIUS = 5  # 64-bit codes of the 'copies' recipe (2026-12: image normalisation, scale-free prior): the
+#                    largest radius with <= 0.1 false matches per query on the near-duplicate validation collection
+#                    (recall 0.70 at 0.092 false/query; r = 6: 0.76 at 0.18; benchmarks/neardup/validation/
+#                    copies-image-norm-prior-normalised/report.json).  The earlier recipe's codes crowded more:
+#                    r = 2 was its largest such radius.  The CLI's --radius help repeats this number (tested).
 
 
 class UnionFind:

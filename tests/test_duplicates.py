@@ -79,3 +79,13 @@ def test_cli_duplicates_json_csv_html(image_folder, tiny_model, tmp_path):
     assert res.exit_code == 0 and "group 1" in res.stdout
     res = r.invoke(main, ["duplicates", "--index", str(tmp_path / "nothing")])
     assert res.exit_code == 1 and "no index" in res.output
+
+
+def test_cli_help_states_the_default_radius():
+    from click.testing import CliRunner
+
+    from nacsearch.cli.main import main
+    from nacsearch.indexer.duplicates import DEFAULT_RADIUS
+
+    out = CliRunner().invoke(main, ["duplicates", "--help"]).output
+    assert f"[{DEFAULT_RADIUS}: on the" in " ".join(out.split())
