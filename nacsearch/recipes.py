@@ -25,7 +25,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     views: ViewConfig | None = None, minutes: float | None = None,
                     max_images: int | None = None, recipe: str = "categories", head_gain: float | None = None,
                     prior_weight: float | None = None, loco: bool | None = None,
-                    input_norm: str | None = None, prior_normalise: bool | None = None) -> RunConfig:
+                    input_norm: str | None = None, prior_normalise: bool | None = None,
+                    precision: str | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -46,7 +47,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                                      input_norm=input_norm))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
-                        **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images))
+                        **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,
+                                 precision=precision))
     return RunConfig(model=model, views=views, objective=obj, train=train)
 
 

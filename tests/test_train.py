@@ -198,3 +198,19 @@ def test_backbone_weights_start_the_backbone_and_only_it(tmp_path):
     fresh = HashEncoder(dst.model)
     assert got.code_head.net[0].weight.shape == fresh.code_head.net[0].weight.shape
     assert not torch.allclose(got.code_head.net[0].weight, source.code_head.net[0].weight)
+
+
+def test_cpu_trains_in_bf16_only_where_native_and_always_encodes_in_fp32(monkeypatch):
+    from nacsearch import device as D
+    from nacsearch.recipes import make_run_config
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(D, "cpu_has_native_bf16", lambda: True)
+    assert D.autocast_dtype(cpu, training=True) == torch.bfloat16
+    assert D.autocast_dtype(cpu) is None                                   # encoding: fp32 on every CPU
+    assert D.autocast_dtype(cpu, training=True, precision="fp32") is None
+    monkeypatch.setattr(D, "cpu_has_native_bf16", lambda: False)
+    assert D.autocast_dtype(cpu, training=True) is None                    # emulated bf16 would be slower
+    assert make_run_config(1, 28, precision="fp32").train.precision == "fp32"
+    with pytest.raises(ValueError, match="precision"):
+        make_run_config(1, 28, precision="fp16")
