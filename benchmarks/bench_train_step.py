@@ -1,11 +1,11 @@
 """Training-step time of the one training loop on this machine: the old fp32 contiguous layout, fp32
-channels-last, and channels-last with the automatic precision (what training on a CPU now uses).
+channels-last, and channels-last with bf16 autocast (``TrainConfig.cpu_bf16``, which the 'copies' recipe sets).
 
 Times real steps of ``nacsearch.train``'s trainer (views, encoder, NAC loss with the prior, AdamW;
 the 'copies' recipe at 64 bits, 3 x 32 px, batch 32) on random images, the settings interleaved
 round by round so that all see the same machine state, and prints the median step time of each and
-the ratios to the first as JSON.  ``precision='auto'`` trains in bf16 on CPUs with native bf16
-kernels.  Run it alone: another busy process skews them all.
+the ratios to the first as JSON.  ``cpu_bf16`` trains in bf16 only on CPUs with native bf16
+kernels (elsewhere the third setting equals the second).  Run it alone: another busy process skews them all.
 
 Usage: OMP_NUM_THREADS=2 python benchmarks/bench_train_step.py [--rounds 5] [--steps 30]
 """
@@ -28,13 +28,13 @@ from nacsearch.train import _make_plan, _Trainer
 from nacsearch.distributed import DistInfo
 
 
-SETTINGS = {"fp32-contiguous": ("fp32", torch.contiguous_format), "fp32-channels-last": ("fp32", torch.channels_last),
-            "auto-channels-last": ("auto", torch.channels_last)}
+SETTINGS = {"fp32-contiguous": (False, torch.contiguous_format), "fp32-channels-last": (False, torch.channels_last),
+            "auto-channels-last": (True, torch.channels_last)}  # (cpu_bf16, layout); "auto": bf16 where native
 
 
-def step_times(precision: str, layout: torch.memory_format, steps: int, data: ArrayImages) -> list[float]:
+def step_times(cpu_bf16: bool, layout: torch.memory_format, steps: int, data: ArrayImages) -> list[float]:
     run = make_run_config(3, 32, bits=64, recipe="copies", minutes=0)
-    run = dataclasses.replace(run, train=dataclasses.replace(run.train, precision=precision))
+    run = dataclasses.replace(run, train=dataclasses.replace(run.train, cpu_bf16=cpu_bf16))
     with tempfile.TemporaryDirectory() as out:
         t = _Trainer(run, data, out, torch.device("cpu"), DistInfo())
         t.layout = layout
@@ -59,8 +59,8 @@ def main() -> None:
     data = ArrayImages(rng.integers(0, 256, (1024, 3, 32, 32), dtype=np.uint8))
     res: dict[str, list[float]] = {name: [] for name in SETTINGS}
     for _ in range(args.rounds):
-        for name, (precision, layout) in SETTINGS.items():
-            res[name].append(statistics.median(step_times(precision, layout, args.steps, data)) * 1000)
+        for name, (cpu_bf16, layout) in SETTINGS.items():
+            res[name].append(statistics.median(step_times(cpu_bf16, layout, args.steps, data)) * 1000)
     med = {k: round(statistics.median(v), 1) for k, v in res.items()}
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "native_bf16": cpu_has_native_bf16(), "median_ms_per_step": med,

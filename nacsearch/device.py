@@ -28,24 +28,22 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
-def autocast_dtype(device: torch.device, training: bool = False, precision: str = "auto") -> torch.dtype | None:
+def autocast_dtype(device: torch.device, training: bool = False, cpu_bf16: bool = False) -> torch.dtype | None:
     """The mixed-precision dtype, or None for fp32.
 
-    ``precision='auto'``: bf16 on CUDA devices that support it, fp16 on older CUDA devices; on a CPU,
-    bf16 for *training* where the CPU has native bf16 kernels (about 1.3x faster steps of the small
-    encoder on 2 cores, benchmarks/RESULTS.md) and fp32 for encoding, so a CPU computes the same codes
-    whatever its instruction set.  ``precision='fp32'``: always None.
+    CUDA: bf16 on devices that support it, else fp16.  CPU: bf16 only for *training* with ``cpu_bf16``
+    (``TrainConfig.cpu_bf16``) and only where the CPU has native bf16 kernels (about 1.6x faster steps of
+    the small encoder on 2 cores, benchmarks/RESULTS.md); encoding is always fp32 on a CPU, so a CPU
+    computes the same codes whatever its instruction set.
     """
-    if precision == "fp32":
-        return None
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if device.type == "cpu" and training and cpu_has_native_bf16() else None
+    return torch.bfloat16 if device.type == "cpu" and training and cpu_bf16 and cpu_has_native_bf16() else None
 
 
-def autocast(device: torch.device, training: bool = False, precision: str = "auto") -> contextlib.AbstractContextManager:
+def autocast(device: torch.device, training: bool = False, cpu_bf16: bool = False) -> contextlib.AbstractContextManager:
     """An autocast context for ``device`` (see :func:`autocast_dtype`; a no-op where that is None)."""
-    dtype = autocast_dtype(device, training, precision)
+    dtype = autocast_dtype(device, training, cpu_bf16)
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)

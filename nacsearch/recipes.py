@@ -26,7 +26,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     max_images: int | None = None, recipe: str = "categories", head_gain: float | None = None,
                     prior_weight: float | None = None, loco: bool | None = None,
                     input_norm: str | None = None, prior_normalise: bool | None = None,
-                    precision: str | None = None) -> RunConfig:
+                    cpu_bf16: bool | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -39,6 +39,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     prior_weight = prior_weight if prior_weight is not None else rec.get("prior_weight")
     input_norm = input_norm if input_norm is not None else rec.get("input_norm")
     prior_normalise = prior_normalise if prior_normalise is not None else rec.get("prior_normalise")
+    cpu_bf16 = cpu_bf16 if cpu_bf16 is not None else rec.get("cpu_bf16")
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
@@ -48,7 +49,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,
-                                 precision=precision))
+                                 cpu_bf16=cpu_bf16))
     return RunConfig(model=model, views=views, objective=obj, train=train)
 
 

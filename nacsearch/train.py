@@ -101,7 +101,7 @@ class _Trainer:
             ids = [device.index] if device.type == "cuda" else None
             self.net = torch.nn.parallel.DistributedDataParallel(self.model, device_ids=ids)
         self.gather = GatherWithGrad(info) if info.enabled else None
-        self.precision = autocast_dtype(device, training=True, precision=run.train.precision)
+        self.precision = autocast_dtype(device, training=True, cpu_bf16=run.train.cpu_bf16)
         use_scaler = self.precision == torch.float16
         self.scaler = torch.amp.GradScaler(device.type, enabled=use_scaler)
         self.history: list[dict] = []
@@ -115,7 +115,7 @@ class _Trainer:
             group["lr"] = lr
         v1, v2 = self.views(x, g)
         b, idx_t = x.shape[0], torch.from_numpy(idx).to(self.device)
-        with autocast(self.device, training=True, precision=cfg.precision):
+        with autocast(self.device, training=True, cpu_bf16=cfg.cpu_bf16):
             both = torch.cat([v1, v2]).contiguous(memory_format=self.layout)
             outs = self.net(both, stages=True) if self.run.model.loco else [self.net(both)]
         loss = torch.zeros((), device=self.device)

@@ -200,17 +200,18 @@ def test_backbone_weights_start_the_backbone_and_only_it(tmp_path):
     assert not torch.allclose(got.code_head.net[0].weight, source.code_head.net[0].weight)
 
 
-def test_cpu_trains_in_bf16_only_where_native_and_always_encodes_in_fp32(monkeypatch):
+def test_cpu_trains_in_bf16_only_when_asked_and_native_and_always_encodes_in_fp32(monkeypatch):
     from nacsearch import device as D
+    from nacsearch.config import RECIPES
     from nacsearch.recipes import make_run_config
 
     cpu = torch.device("cpu")
     monkeypatch.setattr(D, "cpu_has_native_bf16", lambda: True)
-    assert D.autocast_dtype(cpu, training=True) == torch.bfloat16
-    assert D.autocast_dtype(cpu) is None                                   # encoding: fp32 on every CPU
-    assert D.autocast_dtype(cpu, training=True, precision="fp32") is None
+    assert D.autocast_dtype(cpu, training=True, cpu_bf16=True) == torch.bfloat16
+    assert D.autocast_dtype(cpu, training=True) is None                    # not asked: fp32 as before
+    assert D.autocast_dtype(cpu, cpu_bf16=True) is None                    # encoding: fp32 on every CPU
     monkeypatch.setattr(D, "cpu_has_native_bf16", lambda: False)
-    assert D.autocast_dtype(cpu, training=True) is None                    # emulated bf16 would be slower
-    assert make_run_config(1, 28, precision="fp32").train.precision == "fp32"
-    with pytest.raises(ValueError, match="precision"):
-        make_run_config(1, 28, precision="fp16")
+    assert D.autocast_dtype(cpu, training=True, cpu_bf16=True) is None     # emulated bf16 would be slower
+    assert make_run_config(1, 28, recipe="copies").train.cpu_bf16 is RECIPES["copies"]["cpu_bf16"] is True
+    assert make_run_config(1, 28).train.cpu_bf16 is False                  # the step-exact 'categories' recipe
+    assert make_run_config(1, 28, recipe="copies", cpu_bf16=False).train.cpu_bf16 is False
