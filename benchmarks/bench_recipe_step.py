@@ -8,32 +8,22 @@ from __future__ import annotations
 
 import statistics
 import sys
-import tempfile
-import time
+from pathlib import Path
 
 import numpy as np
-import torch
 
 from nacsearch.datasets.arrays import ArrayImages
-from nacsearch.distributed import DistInfo
 from nacsearch.recipes import make_run_config
-from nacsearch.train import _make_plan, _Trainer
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_train_step import step_times  # noqa: E402  (the one step timer)
 
 SETTINGS = {"2026-11": ("dataset", False), "image-norm": ("image", False), "2026-12": ("image", True)}
 
 
 def median_step_ms(norm: str, normalise: bool, data: ArrayImages) -> float:
     run = make_run_config(3, 32, recipe="copies", minutes=0, input_norm=norm, prior_normalise=normalise)
-    with tempfile.TemporaryDirectory() as out:
-        t = _Trainer(run, data, out, torch.device("cpu"), DistInfo())
-        plan, times = _make_plan(len(data), run, t.info), []
-        for s in range(23):
-            idx, x = t.batch(plan, s)
-            t0 = time.perf_counter()
-            t.step(x, idx, s, 1e-3)
-            if s >= 3:
-                times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1000
+    return statistics.median(step_times(run, 20, data)) * 1000
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ Usage: OMP_NUM_THREADS=2 python benchmarks/bench_train_step.py [--rounds 5] [--s
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import statistics
 import tempfile
@@ -32,9 +31,8 @@ SETTINGS = {"fp32-contiguous": (False, torch.contiguous_format), "fp32-channels-
             "auto-channels-last": (True, torch.channels_last)}  # (cpu_bf16, layout); "auto": bf16 where native
 
 
-def step_times(cpu_bf16: bool, layout: torch.memory_format, steps: int, data: ArrayImages) -> list[float]:
-    run = make_run_config(3, 32, bits=64, recipe="copies", minutes=0)
-    run = dataclasses.replace(run, train=dataclasses.replace(run.train, cpu_bf16=cpu_bf16))
+def step_times(run, steps: int, data: ArrayImages, layout: torch.memory_format = torch.channels_last) -> list[float]:
+    """Seconds per step of the real trainer for ``run`` (a RunConfig), after 3 warm-up steps."""
     with tempfile.TemporaryDirectory() as out:
         t = _Trainer(run, data, out, torch.device("cpu"), DistInfo())
         t.layout = layout
@@ -60,7 +58,8 @@ def main() -> None:
     res: dict[str, list[float]] = {name: [] for name in SETTINGS}
     for _ in range(args.rounds):
         for name, (cpu_bf16, layout) in SETTINGS.items():
-            res[name].append(statistics.median(step_times(cpu_bf16, layout, args.steps, data)) * 1000)
+            run = make_run_config(3, 32, bits=64, recipe="copies", minutes=0, cpu_bf16=cpu_bf16)
+            res[name].append(statistics.median(step_times(run, args.steps, data, layout)) * 1000)
     med = {k: round(statistics.median(v), 1) for k, v in res.items()}
     print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
                       "native_bf16": cpu_has_native_bf16(), "median_ms_per_step": med,

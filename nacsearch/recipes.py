@@ -35,11 +35,12 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     if views is None:  # the recipe's views; grayscale views only make sense for RGB
         views = rec.get("views", ViewConfig())
         views = views if channels == 3 else dataclasses.replace(views, grayscale_p=0.0)
-    epochs = epochs if epochs is not None else rec.get("epochs")
-    prior_weight = prior_weight if prior_weight is not None else rec.get("prior_weight")
-    input_norm = input_norm if input_norm is not None else rec.get("input_norm")
-    prior_normalise = prior_normalise if prior_normalise is not None else rec.get("prior_normalise")
-    cpu_bf16 = cpu_bf16 if cpu_bf16 is not None else rec.get("cpu_bf16")
+    def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
+        return value if value is not None else rec.get(name)
+
+    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16 = (
+        chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
+                                  ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16)))
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
