@@ -65,11 +65,12 @@ def jpeg_like(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
         out = _quantise_plane(y[:, 0], luma_t).unsqueeze(1)
     else:
         m = torch.tensor(_RGB_TO_YCC, device=x.device)
-        ycc = torch.einsum("ij,bjhw->bihw", m, y) + torch.tensor([0.0, 128, 128], device=x.device).view(1, 3, 1, 1)
+        offset = torch.tensor([0.0, 128, 128], device=x.device).view(1, 3, 1, 1)  # chroma is stored around 128
+        ycc = torch.einsum("ij,bjhw->bihw", m, y) + offset
         lum = _quantise_plane(ycc[:, 0], luma_t)
         small = F.avg_pool2d(ycc[:, 1:], 2)                                     # 4:2:0 chroma
         chroma = torch.stack([_quantise_plane(small[:, k], chroma_t) for k in range(2)], 1)
         chroma = F.interpolate(chroma, scale_factor=2, mode="bilinear", align_corners=False)
-        ycc = torch.cat([lum.unsqueeze(1), chroma], 1) - torch.tensor([0.0, 128, 128], device=x.device).view(1, 3, 1, 1)
+        ycc = torch.cat([lum.unsqueeze(1), chroma], 1) - offset
         out = torch.einsum("ij,bjhw->bihw", torch.linalg.inv(m), ycc)
     return (out[:, :, :h, :w] / 255).clamp(0, 1).to(x.dtype)
