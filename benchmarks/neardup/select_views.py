@@ -47,8 +47,8 @@ VARIANTS = {  # training overrides of each variant
     "copies-prior-rerun-2026-12": COPIES_PRIOR,  # the 'copies' recipe again, as a control for the runs above
     # on top of 'copies' + image normalisation; from here on the code trains channels-last with CPU bf16
     "copies-image-norm-fast": {**COPIES_PRIOR, "input_norm": "image"},
-    "copies-image-norm-prior-normalised": {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True},
-    # on top of that: image normalisation and the scale-free prior
+    "copies-image-norm-prior-normalised": NORMED,  # + the scale-free prior: the 'copies' recipe from 2026-12-01
+    # on top of that recipe
     "copies-norm-jpeg-0.3": {**NORMED, "views": replace(COPY, jpeg_p=0.3)},  # + the JPEG-like re-save view
     "copies-norm-batch-64": {**NORMED, "batch_size": 64},
 }
