@@ -4,14 +4,19 @@
 # taken on the validation column of each report (queries from the training images), never on test.
 #   prior-1   DIM-DM-style regulariser toward uniform, decorrelated bits, weight 1
 #   loco      LoCo-style local training: a NAC loss on each of the three backbone stages, overlapping by one
+#   prior-sf-1  the same prior in its scale-free form (each bit at RMS 1 over the batch first), weight 1
+#   image-norm  each image standardised by its own mean and std (the copies recipe's input)
 # Usage: bash benchmarks/fashion-mnist/ablation.sh [NAME...]   (default: all)
 # Needs: apt-get install dataset-fashion-mnist
 set -euo pipefail
 cd "$(dirname "$0")"
-declare -A SETTINGS=([prior-1]="prior_weight=1.0" [loco]="loco=true")
+declare -A SETTINGS=([prior-1]="prior_weight=1.0" [loco]="loco=true"
+                     [prior-sf-1]="prior_weight=1.0 prior_normalise=true" [image-norm]="input_norm=image")
 for name in "${@:-prior-1 loco}"; do
   for n in $name; do
+    sets=()
+    for kv in ${SETTINGS[$n]}; do sets+=(--nac-set "$kv"); done
     nacsearch eval --dataset fashion-mnist:/usr/share/datasets/fashion-mnist --bits 64 --methods nac \
-        --epochs 40 --device cpu --seed 0 --nac-set "${SETTINGS[$n]}" --out "ablation/$n"
+        --epochs 40 --device cpu --seed 0 "${sets[@]}" --out "ablation/$n"
   done
 done
