@@ -23,6 +23,7 @@ COPY = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3)
 FIRST_COPIES = {"recipe": "categories", "views": COPY, "epochs": 10_000}  # the first 'copies': the budget decides
 COPIES_PRIOR = {**FIRST_COPIES, "prior_weight": 1.0}
 NORMED = {**COPIES_PRIOR, "input_norm": "image", "prior_normalise": True}
+FIXED = {"max_steps": 12_000, "minutes": 0.0, "cpu_bf16": True}  # a step count instead of the budget
 VARIANTS = {  # training overrides of each variant
     "views-2026-11-early": {"recipe": "categories", "views": ViewConfig()},  # the tuned views alone, 40 epochs
     "copy-views-0.3": {"recipe": "categories", "views": COPY},
@@ -51,6 +52,12 @@ VARIANTS = {  # training overrides of each variant
     # on top of that recipe
     "copies-norm-jpeg-0.3": {**NORMED, "views": replace(COPY, jpeg_p=0.3)},  # + the JPEG-like re-save view
     "copies-norm-batch-64": {**NORMED, "batch_size": 64},
+    # fixed-step comparisons: the same 12,000 steps (no time budget) and the same precision (bf16 on a CPU
+    # with native bf16), so that the shared machine's drift in speed cannot pick the winner
+    "fixed-2026-11": {**COPIES_PRIOR, **FIXED},  # the 2026-11 'copies' recipe
+    "fixed-image-norm": {**COPIES_PRIOR, "input_norm": "image", **FIXED},  # + image normalisation alone
+    "fixed-2026-12": {**NORMED, **FIXED},  # + the scale-free prior: the 2026-12-01 'copies' recipe
+    "fixed-2026-12-jpeg-0.3": {**NORMED, "views": replace(COPY, jpeg_p=0.3), **FIXED},  # + the JPEG-like view
 }
 
 
