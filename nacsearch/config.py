@@ -32,6 +32,8 @@ class ModelConfig:
     input_norm: str = "dataset"      # dataset: (x - mean) / std with the fixed values below; image: each image
     #                                  standardised by its own mean and std over all pixels and channels, so a
     #                                  brightness or contrast change (x -> a x + b) does not change the input
+    mirror_sum: bool = False         # codes are the signs of u(x) + u(mirror x): a horizontal mirror leaves an
+    #                                  image's code exactly as it was (encoding only; training is unchanged)
     mean: tuple[float, ...] = (0.5,)  # per-channel normalisation mean (len == channels)
     std: tuple[float, ...] = (0.5,)   # per-channel normalisation std (len == channels)
 
@@ -216,9 +218,10 @@ RECIPES: dict[str, dict] = {
     # DIM-DM-style prior toward uniform, decorrelated bits in its scale-free form (distinct images' codes
     # crowd less), and each image standardised by its own mean and std (brightness/contrast changes
     # leave the input as it was); bf16 training on CPUs that run it natively, since the budget, not an epoch
-    # count, ends the run (more steps; on the step-exact 'categories' recipe bf16 cost 0.006 test mAP@1000)
+    # count, ends the run (more steps; on the step-exact 'categories' recipe bf16 cost 0.006 test mAP@1000);
+    # codes that a mirror cannot change (mirror_sum: u(x) + u(mirror x), encoding only)
     "copies": {"views": COPY_VIEWS, "epochs": 10_000, "prior_weight": 1.0, "prior_normalise": True,
-               "input_norm": "image", "cpu_bf16": True},
+               "input_norm": "image", "cpu_bf16": True, "mirror_sum": True},
 }
 COLLECTION_RECIPE = "copies"  # what build-index and train use unless told (--recipe); chosen on the
 #                              near-duplicate validation collection (benchmarks/neardup/validation)

@@ -16,7 +16,8 @@ def preactivations(model: torch.nn.Module, images: np.ndarray, device: torch.dev
                    batch_size: int = 512, progress: bool = False, features: bool = False) -> np.ndarray:
     """uint8 images ``(N, C, H, W)`` -> float32 code pre-activations ``(N, bits)``.
 
-    With ``features=True`` returns the backbone features ``(N, D)`` instead.
+    The one place codes come from (``HashEncoder.preactivations``: with ``mirror_sum``, u(x) + u(mirror x)).
+    With ``features=True`` returns the backbone features ``(N, D)`` of the images as given instead.
     The model is put in eval mode (BatchNorm uses running statistics).
     """
     images = np.asarray(images)
@@ -29,8 +30,8 @@ def preactivations(model: torch.nn.Module, images: np.ndarray, device: torch.dev
                   disable=not progress, leave=False):
         x = torch.from_numpy(images[i:i + batch_size]).to(device).float().div_(255)
         with autocast(device):
-            o = model(x)
-        out.append((o.h if features else o.u).float().cpu().numpy())
+            o = model(x).h if features else model.preactivations(x)
+        out.append(o.float().cpu().numpy())
     dim = model.backbone.feature_dim if features else model.cfg.bits
     return np.concatenate(out) if out else np.zeros((0, dim), np.float32)
 

@@ -26,7 +26,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     max_images: int | None = None, recipe: str = "categories", head_gain: float | None = None,
                     prior_weight: float | None = None, loco: bool | None = None,
                     input_norm: str | None = None, prior_normalise: bool | None = None,
-                    cpu_bf16: bool | None = None) -> RunConfig:
+                    cpu_bf16: bool | None = None, mirror_sum: bool | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -38,15 +38,16 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
         return value if value is not None else rec.get(name)
 
-    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16 = (
+    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum = (
         chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
-                                  ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16)))
+                                  ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
+                                  ("mirror_sum", mirror_sum)))
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco,
-                                     input_norm=input_norm))
+                                     input_norm=input_norm, mirror_sum=mirror_sum))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,

@@ -147,6 +147,8 @@ def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
     assert make_run_config(3, 32, recipe="copies", prior_weight=0.0).objective.prior_weight == 0.0
     assert (cop.objective.prior_normalise, cop.model.input_norm) == (True, "image")
     assert (cat.objective.prior_normalise, cat.model.input_norm) == (False, "dataset")
+    assert (cop.model.mirror_sum, cat.model.mirror_sum) == (RECIPES["copies"]["mirror_sum"], False)
+    assert make_run_config(3, 32, recipe="copies", mirror_sum=False).model.mirror_sum is False
     plain = make_run_config(3, 32, recipe="copies", input_norm="dataset", prior_normalise=False)
     assert (plain.objective.prior_normalise, plain.model.input_norm) == (False, "dataset")
     gray = make_run_config(1, 32, recipe="copies")

@@ -1,3 +1,6 @@
+import dataclasses
+
+import numpy as np
 import pytest
 import torch
 
@@ -176,6 +179,30 @@ def test_image_norm_ignores_brightness_and_contrast_and_dataset_norm_does_not():
     assert z.abs().max() < 0.25
     with pytest.raises(ValueError, match="input_norm"):
         ModelConfig(input_norm="batch")
+
+
+def test_mirror_sum_codes_ignore_a_mirror_and_plain_codes_are_the_forward_pass():
+    from nacsearch.encode import encode_images, preactivations
+
+    rng = np.random.default_rng(0)
+    x = (rng.random((6, 3, 24, 24)) * 255).astype(np.uint8)
+    mirrored = np.ascontiguousarray(x[..., ::-1])
+    torch.manual_seed(0)
+    plain = HashEncoder(ModelConfig(channels=3, image_size=24, mean=(0.5,) * 3, std=(0.5,) * 3))
+    t, tm = (torch.from_numpy(a).float() / 255 for a in (x, mirrored))
+    with torch.no_grad():
+        plain(torch.cat([t, tm]))                                   # BatchNorm statistics of these images
+    plain.eval()
+    summed = HashEncoder(dataclasses.replace(plain.cfg, mirror_sum=True)).eval()
+    summed.load_state_dict(plain.state_dict())                     # the same weights, only the encoding differs
+    with torch.no_grad():
+        ut, um, ht = plain(t).u.numpy(), plain(tm).u.numpy(), plain(t).h.numpy()
+    u = preactivations(plain, x)
+    assert np.allclose(u, ut, atol=1e-5)            # plain codes: the forward pass's u
+    assert not np.array_equal(encode_images(plain, x), encode_images(plain, mirrored))
+    assert np.array_equal(encode_images(summed, x), encode_images(summed, mirrored))
+    assert np.allclose(preactivations(summed, x), u + um, atol=1e-4)
+    assert np.allclose(preactivations(summed, x, features=True), ht, atol=1e-5)  # features: as given
 
 
 def _test_picture(h: int = 40, w: int = 56):

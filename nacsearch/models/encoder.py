@@ -70,6 +70,10 @@ class HashEncoder(nn.Module):
 
     @torch.no_grad()
     def preactivations(self, x: torch.Tensor) -> torch.Tensor:
-        """Code pre-activations u (B, bits) in eval mode semantics (caller sets .eval())."""
-        h = self.backbone(self.normalise(x))
-        return self.code_head(h)
+        """The pre-activations u (B, bits) whose signs are the codes, in eval-mode semantics (caller sets
+        .eval()).  With ``mirror_sum`` u(x) + u(mirror x): the last linear layer applied to the sum of an
+        image's and its mirror image's inputs to it (bias counted twice), so a mirror cannot change a code."""
+        u = self.code_head(self.backbone(self.normalise(x)))                # (B, bits)
+        if self.cfg.mirror_sum:
+            u = u + self.code_head(self.backbone(self.normalise(x.flip(-1))))
+        return u
