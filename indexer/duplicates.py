@@ -22,11 +22,13 @@ from nacsearch import codes as C
 from nacsearch.indexer.binary_index import BinaryIndex
 from nacsearch.indexer.params import IndexParams
 
-DEFAULT_RADIUS = 5  # 64-bit codes of the 'copies' recipe (2026-12: image normalisation, scale-free prior): the
-#                    largest radius with <= 0.1 false matches per query on the near-duplicate validation collection
-#                    (recall 0.70 at 0.092 false/query; r = 6: 0.76 at 0.18; benchmarks/neardup/validation/
-#                    copies-image-norm-prior-normalised/report.json).  The earlier recipe's codes crowded more:
-#                    r = 2 was its largest such radius.  The CLI's --radius help repeats this number (tested).
+DEFAULT_RADIUS = 4  # 64-bit codes of the 'copies' recipe (2026-12: image normalisation, scale-free prior, mirror-
+#                    summed codes): the largest radius with <= 0.1 false matches per query on the near-duplicate
+#                    validation collection (recall 0.72 at 0.064 false/query; r = 5: 0.77 at 0.116; the model of
+#                    benchmarks/neardup/validation/copies-image-norm-prior-normalised scored by
+#                    benchmarks/neardup/mirror_sum.py, benchmarks/neardup/mirror-sum.jsonl).  Without mirror sums
+#                    the same codes allowed r = 5, and the 2026-11 recipe's r = 2.  The CLI's --radius help
+#                    repeats this number (tested).
 
 
 class UnionFind:

@@ -1,10 +1,11 @@
 """Does a mirror-summed code find more copies?  Trained models, no retraining.
 
-For each model directory, the validation collection's copies are scored twice with the same weights:
+For each model directory, the collection's copies are scored twice with the same weights:
 codes sign(u(x)) and sign(u(x) + u(mirror x)) (``ModelConfig.mirror_sum``), which a horizontal mirror
 cannot change (the last linear layer's pre-activations on the sum of an image's and its mirror image's
 inputs to it).
-Usage: python benchmarks/neardup/mirror_sum.py IMAGES MODEL_DIR [MODEL_DIR ...]
+Usage: python benchmarks/neardup/mirror_sum.py IMAGES [--split test] MODEL_DIR [MODEL_DIR ...]
+(validation by default: choices are made there; the test split only to report a choice already made)
 Prints recall@1, recall at <= 0.1 false matches per query and recall@1 per edit, both ways.
 """
 from __future__ import annotations
@@ -27,7 +28,9 @@ from nacsearch.models import HashEncoder
 def summary(res: dict) -> dict:
     return {"recall@1": round(res["recall@1"], 4), "recall_at_false": round(res["best_recall_at_false"]["recall"], 4),
             "radius": res["best_recall_at_false"].get("radius"),
-            "per_edit": {k: round(v, 3) for k, v in res["per_edit_recall@1"].items()}}
+            "per_edit": {k: round(v, 3) for k, v in res["per_edit_recall@1"].items()},
+            "curve_r0_8": [(r, round(rec, 3), round(fp, 3)) for r, rec, fp in  # (radius, recall, false/query)
+                           zip(*(res["tradeoff"][k] for k in ("radius", "recall", "false_per_query"))) if r <= 8]}
 
 
 def with_mirror_sum(model: HashEncoder, on: bool) -> HashEncoder:
@@ -37,8 +40,8 @@ def with_mirror_sum(model: HashEncoder, on: bool) -> HashEncoder:
     return twin.eval()
 
 
-def main(images: str, model_dirs: list[str]) -> None:
-    cs = build_copy_set(images, "validation", 0, 1000, 1000, 3000, progress=False)
+def main(images: str, model_dirs: list[str], split: str = "validation") -> None:
+    cs = build_copy_set(images, split, 0, 1000, 1000, 3000, progress=False)
     for d in model_dirs:
         model, _ = load_model(d, torch.device("cpu"))
         db, q = (np.stack([decode_image(b, model.cfg.channels, model.cfg.image_size) for b in part])
@@ -47,8 +50,14 @@ def main(images: str, model_dirs: list[str]) -> None:
         for name, on in (("plain", False), ("mirror-sum", True)):
             m = with_mirror_sum(model, on)
             out[name] = summary(copy_metrics(encode_images(m, q), encode_images(m, db), cs.target, cs.kinds))
-        print(json.dumps({"model": d, **out}), flush=True)
+        print(json.dumps({"model": d, "split": split, **out}), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    args = sys.argv[1:]
+    split = "validation"
+    if "--split" in args:
+        i = args.index("--split")
+        split = args.pop(i + 1)
+        args.pop(i)
+    main(args[0], args[1:], split)
