@@ -114,6 +114,15 @@ def test_files_written_before_the_budget_existed_read_as_unbudgeted():
     assert TrainConfig().minutes == 10 and TrainConfig().max_images == 50_000
 
 
+def test_models_written_before_mirror_sums_keep_plain_codes():
+    from nacsearch.config import ModelConfig
+
+    d = to_dict(RunConfig(model=ModelConfig(mirror_sum=True)))
+    assert run_config_from_dict(json.loads(json.dumps(d))).model.mirror_sum is True   # round trip
+    del d["model"]["mirror_sum"]                    # a model (and the index built with it) from before the field
+    assert run_config_from_dict(json.loads(json.dumps(d))).model.mirror_sum is False  # queries encode as it did
+
+
 @pytest.mark.parametrize("bad", [{"minutes": -1}, {"max_images": -5}])
 def test_bad_budget_values_are_refused(bad):
     with pytest.raises(ValueError):
