@@ -203,6 +203,8 @@ def test_mirror_sum_codes_ignore_a_mirror_and_plain_codes_are_the_forward_pass()
     assert np.array_equal(encode_images(summed, x), encode_images(summed, mirrored))
     assert np.allclose(preactivations(summed, x), u + um, atol=1e-4)
     assert np.allclose(preactivations(summed, x, features=True), ht, atol=1e-5)  # features: as given
+    with pytest.raises(ValueError, match=r"expected \(B, 3, H, W\)"):
+        preactivations(summed, x[:, :1])                            # the wrong channels: a clear error
 
 
 def _test_picture(h: int = 40, w: int = 56):

@@ -41,8 +41,6 @@ class HashEncoder(nn.Module):
 
     def forward(self, x: torch.Tensor, stages: bool = False) -> EncoderOutput | list[EncoderOutput]:
         """One output; with ``stages=True`` (LoCo training) one per local stage, the last being the code's."""
-        if x.ndim != 4 or x.shape[1] != self.cfg.channels:
-            raise ValueError(f"expected (B, {self.cfg.channels}, H, W) input, got {tuple(x.shape)}")
         x = self.normalise(x)
         if not stages:
             return self._output(self.backbone(x))                           # h: (B, D)
@@ -57,6 +55,8 @@ class HashEncoder(nn.Module):
         """(B, C, H, W) in [0, 1] -> the backbone's input: the fixed per-channel (x - mean) / std, or with
         ``input_norm='image'`` each image minus its mean, over its std (both over all its pixels and
         channels; the std is floored at MIN_IMAGE_STD, so a flat image stays flat instead of amplifying noise)."""
+        if x.ndim != 4 or x.shape[1] != self.cfg.channels:
+            raise ValueError(f"expected (B, {self.cfg.channels}, H, W) input, got {tuple(x.shape)}")
         if self.cfg.input_norm == "image":
             m = x.mean(dim=(1, 2, 3), keepdim=True)                          # (B, 1, 1, 1)
             s = x.std(dim=(1, 2, 3), keepdim=True).clamp(min=MIN_IMAGE_STD)  # (B, 1, 1, 1)
