@@ -34,6 +34,12 @@ BUDGETED = ("nac", "simclr", "cibhash")  # trained with build-index's recipe and
 NEARDUP_METHODS = ("nac", "simclr", "cibhash", "itq", "lsh", "pcah", "phash", "ahash", "dhash", "whash")
 
 
+def decode_copy_set(cs: CopySet, fmt: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """(database, queries) as ``uint8 (N, C, S, S)`` for ``fmt = (channels, size)``, decoded as build-index
+    decodes files."""
+    return tuple(np.stack([decode_image(b, *fmt) for b in part]) for part in (cs.database, cs.queries))
+
+
 class _Inputs:
     """The copy set decoded once for every method: model arrays (folder rule format) and PIL images."""
 
@@ -43,8 +49,7 @@ class _Inputs:
     @cached_property
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         """(database, queries) as ``uint8 (N, C, S, S)``, decoded as build-index decodes files."""
-        return tuple(np.stack([decode_image(b, *self.fmt) for b in part])
-                     for part in (self.cs.database, self.cs.queries))
+        return decode_copy_set(self.cs, self.fmt)
 
     @cached_property
     def pil(self) -> tuple[list[Image.Image], list[Image.Image]]:

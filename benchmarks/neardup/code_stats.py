@@ -15,8 +15,8 @@ import torch
 
 from nacsearch.checkpoint import load_model
 from nacsearch.encode import preactivations
+from nacsearch.eval.copy_runner import decode_copy_set
 from nacsearch.eval.neardup import build_copy_set
-from nacsearch.imageio import decode_image
 
 
 def code_stats(u: np.ndarray) -> dict:
@@ -37,7 +37,7 @@ def main(images: str, model_dirs: list[str]) -> None:
     cs = build_copy_set(images, "validation", 0, 1000, 1000, 3000, progress=False)
     for d in model_dirs:
         model, _ = load_model(d, torch.device("cpu"))
-        db = np.stack([decode_image(b, model.cfg.channels, model.cfg.image_size) for b in cs.database])
+        db, _ = decode_copy_set(cs, (model.cfg.channels, model.cfg.image_size))
         print(d, code_stats(preactivations(model, db, "cpu")), flush=True)
 
 

@@ -14,14 +14,13 @@ import dataclasses
 import json
 import sys
 
-import numpy as np
 import torch
 
 from nacsearch.checkpoint import load_model
 from nacsearch.encode import encode_images
 from nacsearch.eval.copy_metrics import copy_metrics
+from nacsearch.eval.copy_runner import decode_copy_set
 from nacsearch.eval.neardup import build_copy_set
-from nacsearch.imageio import decode_image
 from nacsearch.models import HashEncoder
 
 
@@ -44,8 +43,7 @@ def main(images: str, model_dirs: list[str], split: str = "validation") -> None:
     cs = build_copy_set(images, split, 0, 1000, 1000, 3000, progress=False)
     for d in model_dirs:
         model, _ = load_model(d, torch.device("cpu"))
-        db, q = (np.stack([decode_image(b, model.cfg.channels, model.cfg.image_size) for b in part])
-                 for part in (cs.database, cs.queries))
+        db, q = decode_copy_set(cs, (model.cfg.channels, model.cfg.image_size))
         out = {}
         for name, on in (("plain", False), ("mirror-sum", True)):
             m = with_mirror_sum(model, on)
