@@ -4,8 +4,9 @@ Each variant trains NAC (or the method it names; 64 bits, build-index's 10-minut
 cores, one process at a time) on the validation originals and scores the validation copies; the
 test collection is never touched.  Usage:
     bash benchmarks/neardup/collection.sh /tmp/nacsearch-neardup-images
-    python benchmarks/neardup/select_views.py /tmp/nacsearch-neardup-images [VARIANT ...]
-Writes benchmarks/neardup/validation/<variant>/report.{json,md} and prints one line per variant.
+    python benchmarks/neardup/select_views.py /tmp/nacsearch-neardup-images [--out NAME] [VARIANT ...]
+Writes benchmarks/neardup/NAME/<variant>/report.{json,md} (NAME: 'validation' unless given; the
+Fashion-MNIST set's validation runs use 'fashion-mnist-validation') and prints one line per variant.
 """
 from __future__ import annotations
 
@@ -61,9 +62,9 @@ VARIANTS = {  # training overrides of each variant
 }
 
 
-def main(images: str, names: list[str]) -> None:
+def main(images: str, names: list[str], out_name: str = "validation") -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    out = Path(__file__).parent / "validation"
+    out = Path(__file__).parent / out_name
     for name in names or list(VARIANTS):
         train = dict(VARIANTS[name])
         size = train.pop("image_size", None)  # the folder rule's input side, for the model and every method
@@ -76,4 +77,10 @@ def main(images: str, names: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    args = sys.argv[2:]
+    out_name = "validation"
+    if "--out" in args:
+        i = args.index("--out")
+        out_name = args.pop(i + 1)
+        args.pop(i)
+    main(sys.argv[1], args, out_name)
