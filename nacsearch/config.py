@@ -83,6 +83,8 @@ class ViewConfig:
     jpeg_p: float = 0.0              # probability of a JPEG-like re-save (nacsearch.jpeg) at a quality of
     jpeg_quality: float = 15.0       #   U(jpeg_quality, 90), at the model's input size
     fill: float = 1.0                # value of areas outside the image (1 = white, the alpha background)
+    clean_p: float = 0.0             # probability that an image's first view is the image as given: the pair is
+    #                                  then (original, edited copy), the pairs a copy search compares
 
     def __post_init__(self) -> None:
         lo, hi = self.crop_scale
@@ -91,7 +93,7 @@ class ViewConfig:
         if not 0 < self.crop_ratio[0] <= self.crop_ratio[1]:
             raise ValueError(f"bad crop_ratio {self.crop_ratio}")
         for name in ("flip", "jitter_p", "grayscale_p", "blur_p", "erase_p", "zoom_out_p", "rotate_p", "downscale_p",
-                     "jpeg_p", "fill"):
+                     "jpeg_p", "fill", "clean_p"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be a probability, got {getattr(self, name)}")
         if self.jitter < 0 or not 0 <= self.hue <= 0.5:
@@ -179,7 +181,7 @@ class RunConfig:
 _SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}
 # Fields added after files were first written: an older file that lacks one was made without it.
 _ABSENT_MEANS = {TrainConfig: {"minutes": 0.0, "max_images": 0},
-                 ViewConfig: {"zoom_out_p": 0.0, "rotate_p": 0.0, "downscale_p": 0.0, "jpeg_p": 0.0}}
+                 ViewConfig: {"zoom_out_p": 0.0, "rotate_p": 0.0, "downscale_p": 0.0, "jpeg_p": 0.0, "clean_p": 0.0}}
 
 
 def to_dict(cfg: Any) -> dict:

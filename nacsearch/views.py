@@ -13,7 +13,8 @@ affine warp, with the uncovered area set to ``fill``, white by default: the colo
 transparency is composited on) and downscale-upscale (the detail a shrunk or
 re-compressed copy loses) and a JPEG-like re-save (:mod:`nacsearch.jpeg`, after the colour
 changes, as a copy is edited first and saved last).  Each new draw is made only when its probability is > 0,
-so a config without them gives exactly the views it gave before they existed.
+so a config without them gives exactly the views it gave before they existed.  With ``clean_p`` an
+image's first view is sometimes the image as given, so that some pairs are (original, edited copy).
 """
 from __future__ import annotations
 
@@ -190,4 +191,8 @@ class TwoViews:
         return y
 
     def __call__(self, x: torch.Tensor, g: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.one(x, g), self.one(x, g)
+        v1, v2 = self.one(x, g), self.one(x, g)
+        if self.cfg.clean_p > 0:  # drawn last, so that clean_p = 0 leaves every other draw where it was
+            clean = _bernoulli(x.shape[0], self.cfg.clean_p, g).to(x.device).view(-1, 1, 1, 1)
+            v1 = torch.where(clean, x, v1)
+        return v1, v2

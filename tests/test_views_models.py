@@ -257,3 +257,19 @@ def test_jpeg_view_is_seeded_and_applied_with_its_probability():
     assert 16 <= changed <= 48                                  # about half of the 64 views
     with pytest.raises(ValueError, match="jpeg_quality"):
         ViewConfig(jpeg_quality=95)
+
+
+def test_clean_first_views_are_the_image_as_given_and_leave_the_rest_unchanged():
+    x = torch.rand(64, 3, 16, 16, generator=torch.Generator().manual_seed(0))
+    plain, clean = TwoViews(ViewConfig()), TwoViews(ViewConfig(clean_p=0.5))
+    p1, p2 = plain(x, torch.Generator().manual_seed(4))
+    c1, c2 = clean(x, torch.Generator().manual_seed(4))
+    assert torch.equal(p2, c2)                                  # the second view is drawn as before
+    same = (c1 == x).flatten(1).all(dim=1)
+    assert 16 <= same.sum().item() <= 48                        # about half of the first views are clean
+    assert torch.equal(c1[~same], p1[~same])                    # the others are the views drawn without it
+    assert not (p1 == x).flatten(1).all(dim=1).any()            # plain views are never the input
+    d1, _ = clean(x, torch.Generator().manual_seed(4))
+    assert torch.equal(c1, d1)                                  # seeded
+    with pytest.raises(ValueError, match="clean_p"):
+        ViewConfig(clean_p=1.5)

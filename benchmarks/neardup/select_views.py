@@ -59,6 +59,9 @@ VARIANTS = {  # training overrides of each variant
     "fixed-image-norm": {**COPIES_PRIOR, "input_norm": "image", **FIXED},  # + image normalisation alone
     "fixed-2026-12": {**NORMED, **FIXED},  # + the scale-free prior: the 2026-12-01 'copies' recipe
     "fixed-2026-12-jpeg-0.3": {**NORMED, "views": replace(COPY, jpeg_p=0.3), **FIXED},  # + the JPEG-like view
+    # half of the pairs (original, edited view): the pairs a copy search compares; codes mirror-summed
+    "fixed-2026-12-clean-0.5": {**NORMED, "views": replace(COPY, clean_p=0.5), **FIXED, "mirror_sum": True},
+    "fixed-2026-11-clean-0.5": {**COPIES_PRIOR, "views": replace(COPY, clean_p=0.5), **FIXED, "mirror_sum": True},
 }
 
 
