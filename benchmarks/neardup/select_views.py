@@ -57,6 +57,7 @@ VARIANTS = {  # training overrides of each variant
     # with native bf16), so that the shared machine's drift in speed cannot pick the winner
     "fixed-2026-11": {**COPIES_PRIOR, **FIXED},  # the 2026-11 'copies' recipe
     "fixed-image-norm": {**COPIES_PRIOR, "input_norm": "image", **FIXED},  # + image normalisation alone
+    "fixed-prior-normalised": {**COPIES_PRIOR, "prior_normalise": True, **FIXED},  # + the scale-free prior alone
     "fixed-2026-12": {**NORMED, **FIXED},  # + the scale-free prior: the 2026-12-01 'copies' recipe
     "fixed-2026-12-jpeg-0.3": {**NORMED, "views": replace(COPY, jpeg_p=0.3), **FIXED},  # + the JPEG-like view
     # half of the pairs (original, edited view): the pairs a copy search compares; codes mirror-summed
