@@ -1,5 +1,9 @@
 """Checkpoints: ``model.safetensors`` + ``config.json`` (+ ``train_state.safetensors`` to resume).
 
+``model.safetensors`` holds the weights that encode.  When they are an average of the trained
+weights (``TrainConfig.ema``), the trained weights themselves go to ``train_state.safetensors``
+under ``weights.<name>``, beside the optimizer's tensors, so that a resumed run continues exactly.
+
 No pickle anywhere: opening a checkpoint never executes code.  ``config.json``
 holds the full run config, the SHA-256 of the weights file, training state and
 statistics, package versions and the git revision.  Loading re-validates the
@@ -23,6 +27,7 @@ from nacsearch.safeio import atomic_write_bytes
 FORMAT = "nacsearch-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, TRAIN_STATE = "model.safetensors", "config.json", "train_state.safetensors"
+TRAINED = "weights."  # prefix of the trained weights in TRAIN_STATE (when the model is their average)
 
 
 class CheckpointError(ValueError):
@@ -55,8 +60,11 @@ def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tens
 
 def save_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, run: RunConfig, *,
                     stats: dict | None = None, state: dict | None = None,
-                    optimizer: torch.optim.Optimizer | None = None) -> Path:
-    """Write weights, optional optimizer state, then config.json last (atomic renames)."""
+                    optimizer: torch.optim.Optimizer | None = None,
+                    trained: torch.nn.Module | None = None) -> Path:
+    """Write weights, optional optimizer state, then config.json last (atomic renames).
+
+    ``trained``: the weights being trained when ``model`` is their average (kept with the optimizer)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _save_tensors(model.state_dict(), out / WEIGHTS)
@@ -69,6 +77,8 @@ def save_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, run: Run
     }
     if optimizer is not None:
         tensors, rest = _optimizer_tensors(optimizer)
+        if trained is not None:
+            tensors.update({f"{TRAINED}{k}": v for k, v in trained.state_dict().items()})
         _save_tensors(tensors, out / TRAIN_STATE)
         meta["optimizer"] = rest
         meta["train_state_sha256"] = file_sha256(out / TRAIN_STATE)
@@ -124,19 +134,23 @@ def load_model(ckpt_dir: str | os.PathLike, device: str | torch.device = "cpu",
     return model.to(device).eval(), meta
 
 
-def load_train_state(ckpt_dir: str | os.PathLike, optimizer: torch.optim.Optimizer, meta: dict) -> None:
-    """Restore optimizer tensors and scalars saved by :func:`save_checkpoint`."""
+def load_train_state(ckpt_dir: str | os.PathLike, optimizer: torch.optim.Optimizer,
+                     meta: dict) -> dict[str, torch.Tensor]:
+    """Restore optimizer tensors and scalars saved by :func:`save_checkpoint`; returns the trained
+    weights stored beside them (empty unless the model is an average)."""
     d = Path(ckpt_dir)
     if "optimizer" not in meta or not (d / TRAIN_STATE).is_file():
         raise CheckpointError(f"{d}: no optimizer state to resume from")
     if file_sha256(d / TRAIN_STATE) != meta.get("train_state_sha256"):
         raise CheckpointError(f"{d / TRAIN_STATE}: SHA-256 does not match config.json")
     tensors = load_file(str(d / TRAIN_STATE))
+    trained = {k.removeprefix(TRAINED): tensors.pop(k) for k in [k for k in tensors if k.startswith(TRAINED)]}
     state: dict[int, dict] = {}
     for key, val in list(tensors.items()) + list(meta["optimizer"]["scalars"].items()):
         idx, name = key.split(".", 1)
         state.setdefault(int(idx), {})[name] = val
     optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
+    return trained
 
 
 def model_fingerprint(ckpt_dir: str | os.PathLike) -> str:

@@ -154,6 +154,8 @@ class TrainConfig:
     checkpoint_every: int = 0        # steps between periodic checkpoints (0 = end of each epoch)
     cpu_bf16: bool = False           # on a CPU with native bf16 kernels, train in bf16 autocast (about 1.6x more
     #                                  steps per minute; encoding stays fp32).  CUDA always trains in mixed precision
+    ema: float = 0.0                 # decay of an exponential moving average of the weights and BatchNorm statistics,
+    #                                  updated after every step; the checkpoint's model is the average (0 = off)
 
     def __post_init__(self) -> None:
         if self.epochs < 1 or self.batch_size < 2:
@@ -166,6 +168,8 @@ class TrainConfig:
             raise ValueError("max_steps, max_images and checkpoint_every must be >= 0")
         if not 0 <= self.minutes <= 10_000_000:
             raise ValueError(f"minutes must be in [0, 1e7], got {self.minutes}")
+        if not 0 <= self.ema < 1:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     max_images: int | None = None, recipe: str = "categories", head_gain: float | None = None,
                     prior_weight: float | None = None, loco: bool | None = None,
                     input_norm: str | None = None, prior_normalise: bool | None = None,
-                    cpu_bf16: bool | None = None, mirror_sum: bool | None = None) -> RunConfig:
+                    cpu_bf16: bool | None = None, mirror_sum: bool | None = None,
+                    ema: float | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -51,7 +52,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,
-                                 cpu_bf16=cpu_bf16))
+                                 cpu_bf16=cpu_bf16, ema=ema))
     return RunConfig(model=model, views=views, objective=obj, train=train)
 
 

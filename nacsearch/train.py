@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from nacsearch import codes as C
@@ -96,6 +97,9 @@ class _Trainer:
         self.model.to(memory_format=self.layout)
         self.views = TwoViews(run.views)
         self.opt = build_optimizer(self.model, run.train)
+        # the weights that encode, when averaged: parameters and BatchNorm statistics (the first update copies)
+        self.ema = (AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(run.train.ema), use_buffers=True)
+                    if run.train.ema > 0 else None)
         self.net = self.model
         if info.enabled:
             ids = [device.index] if device.type == "cuda" else None
@@ -152,9 +156,12 @@ class _Trainer:
 
     def save(self, step: int, epoch: int, stats: dict, total: int) -> None:
         if self.info.is_main:
-            save_checkpoint(self.out, self.model, self.run, stats=stats, optimizer=self.opt,
+            ema = self.ema
+            save_checkpoint(self.out, ema.module if ema else self.model, self.run, stats=stats, optimizer=self.opt,
+                            trained=self.model if ema else None,
                             state={"step": step, "epoch": epoch, "world": self.info.world,
-                                   "total_steps": total, "complete": step >= total, "budget": self.budget})
+                                   "total_steps": total, "complete": step >= total, "budget": self.budget,
+                                   "ema_updates": int(ema.n_averaged) if ema else 0})
 
     def resume(self) -> tuple[int, int | None]:
         """Load the checkpoint in ``out``; returns (steps done, the run's planned total steps)."""
@@ -162,8 +169,13 @@ class _Trainer:
         if meta["run"] != self.run:
             raise ValueError(f"{self.out}: cannot resume, the stored config differs from this run's")
         model, meta = load_model(self.out, self.device)
-        self.model.load_state_dict(model.state_dict())
-        load_train_state(self.out, self.opt, meta)
+        trained = load_train_state(self.out, self.opt, meta)
+        if self.ema is not None:  # the checkpoint's model is the average; the trained weights are kept beside it
+            self.ema.module.load_state_dict(model.state_dict())
+            self.ema.n_averaged.fill_(int(meta["state"].get("ema_updates", 0)))
+            self.model.load_state_dict(trained)
+        else:
+            self.model.load_state_dict(model.state_dict())
         self.history = list(meta.get("stats", {}).get("history", []))
         self.budget = dict(meta["state"].get("budget", {}))
         return int(meta["state"].get("step", 0)), meta["state"].get("total_steps")
@@ -249,6 +261,8 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
             idx, x = t.batch(plan, step)
             t.net.train()
             loss, u = t.step(x, idx, step, lr_at(step, plan.total, plan.warm, t.run.train.lr))
+            if t.ema is not None:
+                t.ema.update_parameters(t.model)
             seen += len(idx) * t.info.world
             rate = seen / (time.perf_counter() - t0)
             bar.update(1)

@@ -96,10 +96,11 @@ def test_weights_of_another_architecture_are_refused(tmp_path):
         load_model(tmp_path)
 
 
-@pytest.mark.parametrize("views", [ViewConfig(), ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5)],
-                         ids=["default-views", "copy-views"])
-def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch, views):
+@pytest.mark.parametrize("views,ema", [(ViewConfig(), 0.0), (ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5), 0.0),
+                                       (ViewConfig(), 0.8)], ids=["default-views", "copy-views", "ema"])
+def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch, views, ema):
     run = dataclasses.replace(tiny_run(12), views=views)
+    run = dataclasses.replace(run, train=dataclasses.replace(run.train, ema=ema))
     train(run, data, tmp_path / "full", device="cpu", progress=False)
 
     from nacsearch import train as T
@@ -128,6 +129,35 @@ def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch, views):
     b, _ = load_model(tmp_path / "cut")
     for (k, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items()):
         torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6, msg=k)
+
+
+def test_ema_model_is_the_moving_average_of_the_trained_weights(data, tmp_path, monkeypatch):
+    from nacsearch import train as T
+
+    decay, seen = 0.7, []
+    real_step = T._Trainer.step
+
+    def step(self, *a):
+        out = real_step(self, *a)
+        seen.append({k: v.detach().clone() for k, v in self.model.state_dict().items()})
+        return out
+
+    monkeypatch.setattr(T._Trainer, "step", step)
+    run = tiny_run(5)
+    run = dataclasses.replace(run, train=dataclasses.replace(run.train, ema=decay, minutes=0.0))
+    train(run, data, tmp_path, device="cpu", progress=False)
+    avg = dict(seen[0])                                         # a naive average: the first update copies,
+    for w in seen[1:]:                                          # then e <- decay e + (1 - decay) w
+        avg = {k: decay * avg[k] + (1 - decay) * w[k] if w[k].is_floating_point() else w[k] for k in w}
+    model, meta = load_model(tmp_path)
+    assert meta["state"]["ema_updates"] == 5 and len(seen) == 5
+    for k, v in model.state_dict().items():
+        if v.is_floating_point():
+            torch.testing.assert_close(v, avg[k], rtol=1e-5, atol=1e-6, msg=k)
+    key = "code_head.net.2.weight"
+    assert (model.state_dict()[key] - seen[-1][key]).abs().max() > 1e-4  # the average, not the last weights
+    with pytest.raises(ValueError, match="ema"):
+        TrainConfig(ema=1.0)
 
 
 def test_resume_with_another_config_is_refused(data, tmp_path):
