@@ -62,6 +62,8 @@ VARIANTS = {  # training overrides of each variant
     "fixed-2026-12-jpeg-0.3": {**NORMED, "views": replace(COPY, jpeg_p=0.3), **FIXED},  # + the JPEG-like view
     # half of the pairs (original, edited view): the pairs a copy search compares; codes mirror-summed
     "fixed-2026-12-clean-0.5": {**NORMED, "views": replace(COPY, clean_p=0.5), **FIXED, "mirror_sum": True},
+    "fixed-image-norm-clean-0.5": {**COPIES_PRIOR, "input_norm": "image", "views": replace(COPY, clean_p=0.5), **FIXED,
+                                   "mirror_sum": True},  # image normalisation without the scale-free prior, + clean
     "fixed-2026-11-clean-0.5": {**COPIES_PRIOR, "views": replace(COPY, clean_p=0.5), **FIXED, "mirror_sum": True},
 }
 
