@@ -10,7 +10,7 @@ from nacsearch.cli.common import call, echo_json, log, shown
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), default=".nacsearch", show_default=True,
               help="Index directory.")
 @click.option("-r", "--radius", type=click.IntRange(0), default=None,
-              help="Link images whose codes are within this Hamming distance (inclusive) [4: on the "
+              help="Link images whose codes are within this Hamming distance (inclusive) [2: on the "
                    "near-duplicate validation set, 64-bit codes, the largest radius with under 0.1 false matches "
                    "per image; raise it to find more edited copies at more false matches].")
 @click.option("--json", "as_json", is_flag=True, help="All groups as JSON on stdout.")

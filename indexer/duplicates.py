@@ -22,12 +22,11 @@ from nacsearch import codes as C
 from nacsearch.indexer.binary_index import BinaryIndex
 from nacsearch.indexer.params import IndexParams
 
-DEFAULT_RADIUS = 4  # 64-bit codes of the 'copies' recipe (2026-12: image normalisation, scale-free prior, mirror-
-#                    summed codes): the largest radius with <= 0.1 false matches per query on the near-duplicate
-#                    validation collection (recall 0.72 at 0.064 false/query; r = 5: 0.77 at 0.116; the model of
-#                    benchmarks/neardup/validation/copies-image-norm-prior-normalised scored by
-#                    benchmarks/neardup/mirror_sum.py, benchmarks/neardup/mirror-sum.jsonl).  Without mirror sums
-#                    the same codes allowed r = 5, and the 2026-11 recipe's r = 2.  The CLI's --radius help
+DEFAULT_RADIUS = 2  # 64-bit codes of the 'copies' recipe (2026-12-02: image normalisation, clean first views,
+#                    mirror-summed codes): the largest radius with <= 0.1 false matches per query on the
+#                    near-duplicate validation collection (recall 0.68 at 0.059 false/query; r = 3: 0.76 at 0.131;
+#                    benchmarks/neardup/validation/fixed-image-norm-clean-0.5).  The recipe of 2026-12-01, with the
+#                    prior's scale-free form, allowed r = 4: its codes crowd less.  The CLI's --radius help
 #                    repeats this number (tested).
 
 

@@ -154,8 +154,8 @@ def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
     assert cop.views == COPY_VIEWS and cop.train.epochs == RECIPES["copies"]["epochs"]
     assert cop.objective.prior_weight == RECIPES["copies"]["prior_weight"] > 0 == cat.objective.prior_weight
     assert make_run_config(3, 32, recipe="copies", prior_weight=0.0).objective.prior_weight == 0.0
-    assert (cop.objective.prior_normalise, cop.model.input_norm) == (True, "image")
-    assert (cat.objective.prior_normalise, cat.model.input_norm) == (False, "dataset")
+    assert (cop.objective.prior_normalise, cop.model.input_norm, cop.views.clean_p) == (False, "image", 0.5)
+    assert (cat.objective.prior_normalise, cat.model.input_norm, cat.views.clean_p) == (False, "dataset", 0.0)
     assert (cop.model.mirror_sum, cat.model.mirror_sum) == (RECIPES["copies"]["mirror_sum"], False)
     assert make_run_config(3, 32, recipe="copies", mirror_sum=False).model.mirror_sum is False
     plain = make_run_config(3, 32, recipe="copies", input_norm="dataset", prior_normalise=False)
