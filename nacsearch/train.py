@@ -22,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from nacsearch import codes as C
-from nacsearch.budget import Budget, format_budget, plan_budget, time_steps
+from nacsearch.budget import Budget, format_budget, plan_budget, replan_step, time_steps
 from nacsearch.checkpoint import CONFIG, load_model, load_train_state, read_meta, save_checkpoint
 from nacsearch.config import RunConfig
 from nacsearch.datasets.arrays import ArrayImages
@@ -229,10 +229,10 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
     _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {plan.n} images, "
          f"{dev} x{info.world} ({precision}), {plan.total} steps of {plan.batch}", info)
     try:
-        loss, seen, wall = _loop(t, plan, start, progress)
+        loss, seen, wall, total = _loop(t, plan, start, progress)
     finally:
         shutdown(info)
-    return TrainResult(out, plan.total, loss, seen / max(wall, 1e-9), wall, t.history)
+    return TrainResult(out, total, loss, seen / max(wall, 1e-9), wall, t.history)
 
 
 def _start(t: _Trainer, n: int, resume: bool) -> tuple[int, _Plan]:
@@ -250,14 +250,29 @@ def _start(t: _Trainer, n: int, resume: bool) -> tuple[int, _Plan]:
     return 0, plan
 
 
-def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, int, float]:
-    """Steps ``start .. plan.total``; returns (last loss, images seen, seconds)."""
+def _replan(t: _Trainer, plan: _Plan, steps_timed: int, seconds: float) -> _Plan:
+    """The budgeted plan made again from the rate of the steps run so far (``steps_timed`` in ``seconds``)."""
+    step_s = max_over_ranks(seconds / steps_timed, t.info, t.device)
+    full = _make_plan(plan.n, t.run, t.info).total
+    new = plan_budget(t.run.train.minutes, step_s, full)
+    at = replan_step(plan.total)
+    t.budget["replan"] = {"at_step": at, "step_s": round(step_s, 5), "steps": max(new.steps, at + 1),
+                          "first_plan_steps": plan.total}
+    _log(f"re-plan after {at} steps: {step_s * 1000:.0f} ms/step measured, {max(new.steps, at + 1)} steps "
+         f"(first plan {plan.total})", t.info)
+    return _make_plan(plan.n, t.run, t.info, max(new.steps, at + 1))
+
+
+def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, int, float, int]:
+    """Steps ``start .. plan.total``; returns (last loss, images seen, seconds, steps in the run).  A budgeted run not yet
+    re-planned is planned again after :func:`~nacsearch.budget.replan_step` steps."""
     show = progress and t.info.is_main
     bar = tqdm(total=plan.total, initial=start, desc="train", unit="step", file=sys.stderr,
                disable=not show, dynamic_ncols=True)
     t0, seen, loss, step = time.perf_counter(), 0, float("nan"), start
+    at = replan_step(plan.total) if t.run.train.minutes > 0 and "replan" not in t.budget else None
     try:
-        for step in range(start, plan.total):
+        while step < plan.total:
             idx, x = t.batch(plan, step)
             t.net.train()
             loss, u = t.step(x, idx, step, lr_at(step, plan.total, plan.warm, t.run.train.lr))
@@ -267,14 +282,18 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
             rate = seen / (time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.0f}", refresh=False)
+            if at is not None and step + 1 == at:
+                plan = _replan(t, plan, step + 1 - start, time.perf_counter() - t0)
+                bar.total = plan.total
             if (step + 1) % plan.every == 0 or step + 1 == plan.total:
                 line = t.record(plan, step, loss, u, rate)
                 if show and ((step + 1) % plan.log_every == 0 or step + 1 == plan.total):
                     bar.write(line, file=sys.stderr)
+            step += 1
     except KeyboardInterrupt:
         t.save(step, step // plan.spe, {"history": t.history, "interrupted": True}, plan.total)
         _log(f"interrupted: checkpoint saved at step {step} in {t.out} (rerun with --resume)", t.info)
         raise
     finally:
         bar.close()
-    return loss, seen, time.perf_counter() - t0
+    return loss, seen, time.perf_counter() - t0, plan.total
