@@ -3,7 +3,8 @@
 Before the first step the training loop times a few real steps (then undoes them: weights,
 optimizer and BatchNorm statistics are restored), so the plan is made for the machine it runs
 on.  A few seconds of timing can misjudge a long run on a shared machine (by up to 38 % measured here),
-so the plan is made once more, from the real rate, after :data:`REPLAN_AT` of it (at least
+so the plan is made once more, from the rate of the second half of the steps run so far (start-up
+excluded), after :data:`REPLAN_AT` of it (at least
 :data:`REPLAN_MIN_STEPS` steps): the learning rate is then still warming up or within 1 % of its
 cosine peak, so moving the schedule's end changes it by less than that.  The plan is recorded in the checkpoint
 (``state.total_steps``, ``state.budget``); a resumed run keeps it.

@@ -271,6 +271,7 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
                disable=not show, dynamic_ncols=True)
     t0, seen, loss, step = time.perf_counter(), 0, float("nan"), start
     at = replan_step(plan.total) if t.run.train.minutes > 0 and "replan" not in t.budget else None
+    t_mark, n_mark = t0, start  # the rate is timed over the second half of the steps before ``at`` (no start-up)
     try:
         while step < plan.total:
             idx, x = t.batch(plan, step)
@@ -282,8 +283,10 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
             rate = seen / (time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.0f}", refresh=False)
+            if at is not None and step + 1 == at // 2:
+                t_mark, n_mark = time.perf_counter(), step + 1
             if at is not None and step + 1 == at:
-                plan = _replan(t, plan, step + 1 - start, time.perf_counter() - t0)
+                plan = _replan(t, plan, step + 1 - n_mark, time.perf_counter() - t_mark)
                 bar.total = plan.total
             if (step + 1) % plan.every == 0 or step + 1 == plan.total:
                 line = t.record(plan, step, loss, u, rate)
