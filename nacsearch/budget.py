@@ -3,10 +3,10 @@
 Before the first step the training loop times a few real steps (then undoes them: weights,
 optimizer and BatchNorm statistics are restored), so the plan is made for the machine it runs
 on.  A few seconds of timing can misjudge a long run on a shared machine (by up to 38 % measured here),
-so the plan is made once more, from the rate of the second half of the steps run so far (start-up
-excluded), after :data:`REPLAN_AT` of it (at least
-:data:`REPLAN_MIN_STEPS` steps): the learning rate is then still warming up or within 1 % of its
-cosine peak, so moving the schedule's end changes it by less than that.  The plan is recorded in the checkpoint
+so the plan is made once more after :data:`REPLAN_AT` of it (at least :data:`REPLAN_MIN_STEPS`
+steps), from the rate of the last 80 % of the steps run so far (start-up excluded): the learning rate
+is then still warming up or within 3 % of its cosine peak, so moving the schedule's end changes it by
+less than that.  The plan is recorded in the checkpoint
 (``state.total_steps``, ``state.budget``); a resumed run keeps it.
 """
 from __future__ import annotations
@@ -57,7 +57,8 @@ def time_steps(run_step: Callable[[int], None], enough: Callable[[float], bool] 
     return float(np.median(times[skip:] if len(times) > skip else times))
 
 
-REPLAN_AT = 0.05         # share of the planned steps after which a budgeted run is planned again
+REPLAN_AT = 0.1          # share of the planned steps after which a budgeted run is planned again, from
+REPLAN_FROM = 0.2        #   the rate of the steps after this share of those (start-up steps excluded)
 REPLAN_MIN_STEPS = 200   # runs shorter than this are not re-planned (too few steps to time)
 
 

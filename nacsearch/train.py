@@ -22,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from nacsearch import codes as C
-from nacsearch.budget import Budget, format_budget, plan_budget, replan_step, time_steps
+from nacsearch.budget import REPLAN_FROM, Budget, format_budget, plan_budget, replan_step, time_steps
 from nacsearch.checkpoint import CONFIG, load_model, load_train_state, read_meta, save_checkpoint
 from nacsearch.config import RunConfig
 from nacsearch.datasets.arrays import ArrayImages
@@ -271,7 +271,7 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
                disable=not show, dynamic_ncols=True)
     t0, seen, loss, step = time.perf_counter(), 0, float("nan"), start
     at = replan_step(plan.total) if t.run.train.minutes > 0 and "replan" not in t.budget else None
-    t_mark, n_mark = t0, start  # the rate is timed over the second half of the steps before ``at`` (no start-up)
+    t_mark, n_mark = t0, start  # the rate is timed over the steps from REPLAN_FROM x ``at`` on (no start-up)
     try:
         while step < plan.total:
             idx, x = t.batch(plan, step)
@@ -283,7 +283,7 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
             rate = seen / (time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.0f}", refresh=False)
-            if at is not None and step + 1 == at // 2:
+            if at is not None and step + 1 == int(at * REPLAN_FROM):
                 t_mark, n_mark = time.perf_counter(), step + 1
             if at is not None and step + 1 == at:
                 plan = _replan(t, plan, step + 1 - n_mark, time.perf_counter() - t_mark)

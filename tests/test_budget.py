@@ -73,14 +73,14 @@ def test_a_binding_budget_plans_the_run_and_resume_keeps_the_plan(data, tmp_path
 def test_a_misjudged_plan_is_made_again_from_the_real_rate(data, tmp_path, monkeypatch):
     monkeypatch.setattr("nacsearch.train.time_steps", lambda *a, **k: 1e-5)  # calibration: far too fast
     monkeypatch.setattr("nacsearch.budget.REPLAN_MIN_STEPS", 20)
-    run = with_train(tiny_run(100_000), minutes=0.01, epochs=200)  # 0.6 s; 800 steps (4 a epoch x 200)
+    run = with_train(tiny_run(100_000), minutes=0.01, epochs=100)  # 0.6 s; 400 steps (4 a epoch x 100)
     res = train(run, data, tmp_path / "m", device="cpu", progress=False)
     state = read_meta(tmp_path / "m")["state"]
     replan = state["budget"]["replan"]
-    assert state["budget"]["steps"] == 800 and replan["first_plan_steps"] == 800 and replan["at_step"] == 40
-    assert 41 <= res.steps == state["total_steps"] == replan["steps"] < 800 and state["complete"]
+    assert state["budget"]["steps"] == 400 and replan["first_plan_steps"] == 400 and replan["at_step"] == 40
+    assert 41 <= res.steps == state["total_steps"] == replan["steps"] < 400 and state["complete"]
     assert replan["steps"] == max(41, int(0.6 / replan["step_s"]))     # what fits in the budget at the real rate
-    assert B.replan_step(100) is None and B.replan_step(10_000) == 500
+    assert B.replan_step(100) is None and B.replan_step(10_000) == 1000
 
 
 def test_the_plan_is_logged_before_training(data, tmp_path, caplog):
