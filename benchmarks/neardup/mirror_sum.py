@@ -10,9 +10,9 @@ Prints recall@1, recall at <= 0.1 false matches per query and recall@1 per edit,
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
-import sys
 
 import torch
 
@@ -52,10 +52,9 @@ def main(images: str, model_dirs: list[str], split: str = "validation") -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[1:]
-    split = "validation"
-    if "--split" in args:
-        i = args.index("--split")
-        split = args.pop(i + 1)
-        args.pop(i)
-    main(args[0], args[1:], split)
+    ap = argparse.ArgumentParser(description="Score trained models with plain and mirror-summed codes.")
+    ap.add_argument("images")
+    ap.add_argument("model_dirs", nargs="+")
+    ap.add_argument("--split", default="validation", choices=("validation", "test"))
+    a = ap.parse_args()
+    main(a.images, a.model_dirs, a.split)

@@ -10,8 +10,8 @@ Fashion-MNIST set's validation runs use 'fashion-mnist-validation') and prints o
 """
 from __future__ import annotations
 
+import argparse
 import logging
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -83,10 +83,9 @@ def main(images: str, names: list[str], out_name: str = "validation") -> None:
 
 
 if __name__ == "__main__":
-    args = sys.argv[2:]
-    out_name = "validation"
-    if "--out" in args:
-        i = args.index("--out")
-        out_name = args.pop(i + 1)
-        args.pop(i)
-    main(sys.argv[1], args, out_name)
+    ap = argparse.ArgumentParser(description="Score view recipes on a near-duplicate validation collection.")
+    ap.add_argument("images")
+    ap.add_argument("variants", nargs="*", help=f"any of: {', '.join(VARIANTS)} (default: all)")
+    ap.add_argument("--out", default="validation", help="results under benchmarks/neardup/OUT/<variant>/")
+    a = ap.parse_args()
+    main(a.images, a.variants, a.out)
