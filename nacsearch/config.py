@@ -227,7 +227,7 @@ RECIPES: dict[str, dict] = {
     # count, ends the run (more steps; on the step-exact 'categories' recipe bf16 cost 0.006 test mAP@1000);
     # codes that a mirror cannot change (mirror_sum: u(x) + u(mirror x), encoding only).  The prior's
     # scale-free form (prior_normalise) left it on 2026-12-02: on the Fashion-MNIST copies' validation set
-    # it collapsed crops and bordered copies (benchmarks/RESULTS.md, Near-duplicates, third part)
+    # it collapsed crops and bordered copies (benchmarks/RESULTS.md, the Near-duplicates section of 2026-12-02)
     "copies": {"views": COPY_VIEWS, "epochs": 10_000, "prior_weight": 1.0,
                "input_norm": "image", "cpu_bf16": True, "mirror_sum": True},
 }

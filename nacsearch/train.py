@@ -250,17 +250,15 @@ def _start(t: _Trainer, n: int, resume: bool) -> tuple[int, _Plan]:
     return 0, plan
 
 
-def _replan(t: _Trainer, plan: _Plan, steps_timed: int, seconds: float) -> _Plan:
-    """The budgeted plan made again from the rate of the steps run so far (``steps_timed`` in ``seconds``)."""
+def _replan(t: _Trainer, plan: _Plan, at: int, steps_timed: int, seconds: float) -> _Plan:
+    """The budgeted plan made again after step ``at`` from the rate of ``steps_timed`` steps in ``seconds``."""
     step_s = max_over_ranks(seconds / steps_timed, t.info, t.device)
     full = _make_plan(plan.n, t.run, t.info).total
-    new = plan_budget(t.run.train.minutes, step_s, full)
-    at = replan_step(plan.total)
-    t.budget["replan"] = {"at_step": at, "step_s": round(step_s, 5), "steps": max(new.steps, at + 1),
-                          "first_plan_steps": plan.total}
-    _log(f"re-plan after {at} steps: {step_s * 1000:.0f} ms/step measured, {max(new.steps, at + 1)} steps "
-         f"(first plan {plan.total})", t.info)
-    return _make_plan(plan.n, t.run, t.info, max(new.steps, at + 1))
+    steps = max(plan_budget(t.run.train.minutes, step_s, full).steps, at + 1)
+    t.budget["replan"] = {"at_step": at, "step_s": round(step_s, 5), "steps": steps, "first_plan_steps": plan.total}
+    _log(f"re-plan after {at} steps: {step_s * 1000:.0f} ms/step measured, {steps} steps (first plan {plan.total})",
+         t.info)
+    return _make_plan(plan.n, t.run, t.info, steps)
 
 
 def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, int, float, int]:
@@ -286,7 +284,7 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
             if at is not None and step + 1 == int(at * REPLAN_FROM):
                 t_mark, n_mark = time.perf_counter(), step + 1
             if at is not None and step + 1 == at:
-                plan = _replan(t, plan, step + 1 - n_mark, time.perf_counter() - t_mark)
+                plan = _replan(t, plan, at, step + 1 - n_mark, time.perf_counter() - t_mark)
                 bar.total = plan.total
             if (step + 1) % plan.every == 0 or step + 1 == plan.total:
                 line = t.record(plan, step, loss, u, rate)
