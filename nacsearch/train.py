@@ -269,7 +269,8 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
                disable=not show, dynamic_ncols=True)
     t0, seen, loss, step = time.perf_counter(), 0, float("nan"), start
     at = replan_step(plan.total) if t.run.train.minutes > 0 and "replan" not in t.budget else None
-    t_mark, n_mark = t0, start  # the rate is timed over the steps from REPLAN_FROM x ``at`` on (no start-up)
+    mark = int(at * REPLAN_FROM) if at is not None else None  # the rate is timed from this step on (no start-up)
+    t_mark, n_mark = t0, start
     try:
         while step < plan.total:
             idx, x = t.batch(plan, step)
@@ -281,7 +282,7 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
             rate = seen / (time.perf_counter() - t0)
             bar.update(1)
             bar.set_postfix(loss=f"{loss:.4f}", img_s=f"{rate:.0f}", refresh=False)
-            if at is not None and step + 1 == int(at * REPLAN_FROM):
+            if step + 1 == mark:
                 t_mark, n_mark = time.perf_counter(), step + 1
             if at is not None and step + 1 == at:
                 plan = _replan(t, plan, at, step + 1 - n_mark, time.perf_counter() - t_mark)
