@@ -68,6 +68,13 @@ def replan_step(steps: int) -> int | None:
     return at if at >= REPLAN_MIN_STEPS else None
 
 
+def replan_timed_from(start: int, at: int) -> int:
+    """The step from which the rate for the plan made after step ``at`` is timed, in a run (or a
+    resumed run) that begins at step ``start < at``: past :data:`REPLAN_FROM` of its own steps before
+    ``at``, so that start-up steps are never timed."""
+    return start + int((at - start) * REPLAN_FROM)
+
+
 def plan_budget(minutes: float, step_s: float, full_steps: int) -> Budget:
     """The number of steps that fit in ``minutes`` at ``step_s`` each, at most ``full_steps``, at least 1."""
     fit = int(minutes * 60 / max(step_s, 1e-9)) if minutes > 0 else full_steps

@@ -22,7 +22,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm import tqdm
 
 from nacsearch import codes as C
-from nacsearch.budget import REPLAN_FROM, Budget, format_budget, plan_budget, replan_step, time_steps
+from nacsearch.budget import Budget, format_budget, plan_budget, replan_step, replan_timed_from, time_steps
 from nacsearch.checkpoint import CONFIG, load_model, load_train_state, read_meta, save_checkpoint
 from nacsearch.config import RunConfig
 from nacsearch.datasets.arrays import ArrayImages
@@ -269,7 +269,8 @@ def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, 
                disable=not show, dynamic_ncols=True)
     t0, seen, loss, step = time.perf_counter(), 0, float("nan"), start
     at = replan_step(plan.total) if t.run.train.minutes > 0 and "replan" not in t.budget else None
-    mark = int(at * REPLAN_FROM) if at is not None else None  # the rate is timed from this step on (no start-up)
+    at = at if at is not None and at > start else None
+    mark = replan_timed_from(start, at) if at is not None else None  # the rate is timed from this step on
     t_mark, n_mark = t0, start
     try:
         while step < plan.total:

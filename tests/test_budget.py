@@ -81,6 +81,8 @@ def test_a_misjudged_plan_is_made_again_from_the_real_rate(data, tmp_path, monke
     assert 41 <= res.steps == state["total_steps"] == replan["steps"] < 400 and state["complete"]
     assert replan["steps"] == max(41, int(0.6 / replan["step_s"]))     # what fits in the budget at the real rate
     assert B.replan_step(100) is None and B.replan_step(10_000) == 1000
+    # timed from 20 % of the run's own steps before the re-plan, also in a run resumed after step 500
+    assert B.replan_timed_from(0, 1000) == 200 and B.replan_timed_from(500, 1000) == 600
 
 
 def test_the_plan_is_logged_before_training(data, tmp_path, caplog):
