@@ -29,7 +29,7 @@ def _int_list(ctx, param, value: str) -> list[int]:
               help=f"Comma-separated [retrieval: {ALL_METHODS}; neardup: {NEARDUP_DEFAULT_METHODS}]; "
                    "also lsh, pcah, sh, ahash, dhash, whash.  retrieval: itq+simclr (and lsh, pcah, sh, "
                    "distillhash +simclr) run on the backbone features of the SimCLR encoder trained in "
-                   "the same run.")
+                   "the same run; itq+nac etc. on the run's NAC encoder.")
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Report directory.")
 @click.option("--epochs", type=click.IntRange(1), default=None, help="retrieval: training epochs for deep methods.")
 @device_option()

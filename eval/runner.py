@@ -26,8 +26,9 @@ PERCEPTUAL = ("phash", "ahash", "dhash", "whash")
 METHODS = DEEP + CLASSIC + PERCEPTUAL
 # "METHOD+simclr": a classic method or DistillHash-style on the backbone features of the SimCLR
 # encoder trained in the same run, with the same data and budget (the analogue of pretrained features;
-# DistillHash-style also starts its backbone from that encoder, as the paper fine-tunes its VGG-16)
-FEATURE_SOURCES = ("simclr",)
+# DistillHash-style also starts its backbone from that encoder, as the paper fine-tunes its VGG-16);
+# "METHOD+nac" the same on the NAC encoder of the run (its 'nac' row's model, trained once)
+FEATURE_SOURCES = ("simclr", "nac")
 FEATURE_USERS = CLASSIC + ("distillhash",)
 TRAIN_ON = ("train", "database")  # what learned methods fit: the protocol's training split, or the
 #                                   unlabeled database (transductive, as build-index does with a collection)

@@ -142,6 +142,22 @@ def test_runner_feature_methods_reuse_the_runs_simclr_encoder(fmnist_dir, tmp_pa
     assert "Pseudo-labels" in md and "unlabeled database (transductive) (50 images)" in md
 
 
+def test_runner_itq_on_nac_features_reuses_the_runs_nac_encoder(fmnist_dir, tmp_path):
+    """'itq+nac' fits ITQ on the backbone features of the very model the 'nac' row scores (trained once)."""
+    from nacsearch.datasets import open_dataset
+    from nacsearch.eval.baselines.base import checkpoint_features
+    from nacsearch.eval.runner import run_eval
+
+    rep = run_eval(f"fashion-mnist:{fmnist_dir}", [16], ["itq+nac", "nac"], tmp_path, device="cpu", epochs=1,
+                   scale=0.01, progress=False)
+    assert sorted(p.name for p in (tmp_path / "models").iterdir()) == ["nac-16"]
+    split, data = np.load(tmp_path / "split.npz"), open_dataset(f"fashion-mnist:{fmnist_dir}")
+    itq = ITQ(16, checkpoint_features(str(tmp_path / "models" / "nac-16"))).fit(data.images[split["train"]], 0)
+    q, db = itq.encode(data.images[split["query"]]), itq.encode(data.images[split["database"]])
+    expect = mean_average_precision(q, db, data.labels[split["query"]], data.labels[split["database"]], 1000)
+    assert rep["results"]["16"]["itq+nac"]["test"]["map@1000"] == pytest.approx(expect)
+
+
 def test_runner_same_seed_same_numbers_other_seed_other_split_and_model(fmnist_dir, tmp_path):
     from nacsearch.checkpoint import load_model
     from nacsearch.eval.runner import run_eval
@@ -161,7 +177,8 @@ def test_runner_rejects_unknown_methods_and_settings(fmnist_dir, tmp_path):
     from nacsearch.eval.runner import parse_method, run_eval
 
     assert parse_method("itq+simclr") == ("itq", "simclr") and parse_method("nac") == ("nac", None)
-    for bad in ("nac+simclr", "itq+nac", "bogus", "phash+simclr"):
+    assert parse_method("itq+nac") == ("itq", "nac")
+    for bad in ("nac+simclr", "itq+cibhash", "bogus", "phash+simclr", "nac+nac"):
         with pytest.raises(ValueError):
             parse_method(bad)
     with pytest.raises(ValueError, match="unknown NAC setting"):
