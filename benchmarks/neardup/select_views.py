@@ -65,6 +65,9 @@ VARIANTS = {  # training overrides of each variant
     "fixed-image-norm-clean-0.5": {**COPIES_PRIOR, "input_norm": "image", "views": replace(COPY, clean_p=0.5), **FIXED,
                                    "mirror_sum": True},  # image normalisation without the scale-free prior, + clean
     "fixed-2026-11-clean-0.5": {**COPIES_PRIOR, "views": replace(COPY, clean_p=0.5), **FIXED, "mirror_sum": True},
+    # SimCLR-sign with everything of the chosen row above (the 'copies' recipe of 2026-12-02) at the same steps
+    "fixed-simclr-image-norm-clean-0.5": {**COPIES_PRIOR, "input_norm": "image", "views": replace(COPY, clean_p=0.5),
+                                          **FIXED, "mirror_sum": True, "method": "simclr"},
 }
 
 
