@@ -49,10 +49,13 @@ def _int_list(ctx, param, value: str) -> list[int]:
                    "database (transductive, as build-index does; give --train-minutes).")
 @click.option("--nac-set", "nac_set", multiple=True, metavar="KEY=VALUE",
               help="retrieval: override one of NAC's recipe settings (e.g. prior_weight=0.1, p=0.1); repeatable.")
+@click.option("--distill-set", "distill_set", multiple=True, metavar="KEY=VALUE",
+              help="retrieval: DistillHash-style pseudo-label setting: k (mutual neighbours), alpha, beta "
+                   "(similar / dissimilar thresholds in stds of the distance distribution); repeatable.")
 @budget_options("train-")
 @click.option("--json", "as_json", is_flag=True, help="Print the headline numbers as JSON.")
 def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, seed, save_codes, features_from,
-             mirflickr_images, scale, split, queries, train_on, nac_set, minutes, max_images, as_json):
+             mirflickr_images, scale, split, queries, train_on, nac_set, distill_set, minutes, max_images, as_json):
     """Score hashing methods and write report.json, report.md and plots.
 
     retrieval: deep methods train on the protocol's training split; validation numbers come
@@ -70,10 +73,10 @@ def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, 
         fail("--protocol retrieval needs --dataset KIND:PATH")
     _retrieval(dataset, bits or [16, 32, 64], names, out_dir, epochs, device, seed, save_codes, scale,
                features_from, mirflickr_images, as_json, train_on=train_on, minutes=minutes,
-               nac_overrides=_settings(nac_set))
+               nac_overrides=_settings(nac_set, "--nac-set"), distill=_settings(distill_set, "--distill-set"))
 
 
-def _settings(pairs: tuple[str, ...]) -> dict | None:
+def _settings(pairs: tuple[str, ...], option: str) -> dict | None:
     """``("p=0.1", "recipe=copies")`` -> ``{"p": 0.1, "recipe": "copies"}`` (JSON values, else strings)."""
     import json
 
@@ -81,7 +84,7 @@ def _settings(pairs: tuple[str, ...]) -> dict | None:
     for pair in pairs:
         key, eq, value = pair.partition("=")
         if not eq or not key.strip():
-            fail(f"--nac-set expects KEY=VALUE, got {pair!r}")
+            fail(f"{option} expects KEY=VALUE, got {pair!r}")
         try:
             out[key.strip()] = json.loads(value)
         except json.JSONDecodeError:

@@ -44,10 +44,12 @@ def parse_method(name: str) -> tuple[str, str | None]:
 
 
 def make_hasher(name: str, bits: int, work_dir: Path, device: str, progress: bool, features=None,
-                overrides: dict | None = None, init_from: Path | None = None):
+                overrides: dict | None = None, init_from: Path | None = None, distill: dict | None = None):
     """A fresh, unfitted hasher for the base method ``name``; ``features`` (a FeatureFn) replaces
     pixels for classic methods and DistillHash-style; ``overrides`` go to a deep method's recipe;
-    ``init_from`` (a checkpoint directory) starts a deep method's backbone."""
+    ``init_from`` (a checkpoint directory) starts a deep method's backbone; ``distill`` holds
+    DistillHash-style's pseudo-label settings (``k``, ``alpha``, ``beta`` of
+    :func:`~nacsearch.eval.baselines.distillhash.pseudo_labels`)."""
     from nacsearch.eval.baselines import projection as P
     from nacsearch.eval.baselines.deep import DeepHasher
     from nacsearch.eval.baselines.perceptual import PerceptualHash
@@ -61,7 +63,8 @@ def make_hasher(name: str, bits: int, work_dir: Path, device: str, progress: boo
         suffix = "-features" if features is not None and name == "distillhash" else ""
         return DeepHasher(bits, name, work_dir / f"{name}{suffix}-{bits}", device,
                           features=features if name == "distillhash" else None, progress=progress,
-                          init_from=init_from, **(overrides or {}))
+                          init_from=init_from, distill=distill if name == "distillhash" else None,
+                          **(overrides or {}))
     raise ValueError(f"unknown method {name!r}; choose from {', '.join(METHODS)}")
 
 
@@ -91,10 +94,10 @@ class _Fits:
     """Each method's hasher at one code length, fitted once; '+simclr' methods reuse the SimCLR fit."""
 
     def __init__(self, bits: int, images: np.ndarray, labels: np.ndarray, seed: int, work: Path, device: str,
-                 progress: bool, deep: dict, nac_overrides: dict | None, given=None) -> None:
+                 progress: bool, deep: dict, nac_overrides: dict | None, given=None, distill: dict | None = None) -> None:
         self.bits, self.images, self.labels, self.seed = bits, images, labels, seed
         self.work, self.device, self.progress = work, device, progress
-        self.deep, self.nac_overrides, self.given = deep, nac_overrides or {}, given
+        self.deep, self.nac_overrides, self.given, self.distill = deep, nac_overrides or {}, given, distill
         self.hashers: dict = {}
         self.fit_s: dict[str, float] = {}
 
@@ -106,7 +109,7 @@ class _Fits:
             over = {**self.deep, **self.nac_overrides} if base == "nac" else self.deep
             # DistillHash fine-tunes the network its pseudo-labels come from (the paper's pretrained VGG-16)
             init = source.out_dir if source is not None and base == "distillhash" else None
-            h = make_hasher(base, self.bits, self.work, self.device, self.progress, features, over, init)
+            h = make_hasher(base, self.bits, self.work, self.device, self.progress, features, over, init, self.distill)
             t = time.perf_counter()
             if base == "distillhash":  # true labels only for the pseudo-label diagnostics
                 h.fit(self.images, self.seed, self.labels)
@@ -120,12 +123,14 @@ class _Fits:
 def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str | Path, device: str = "auto",
              epochs: int | None = None, seed: int = 0, save_codes: bool = False, scale: float = 1.0,
              features_from: str | None = None, mirflickr_images: str = "all", progress: bool = True,
-             nac_overrides: dict | None = None, train_on: str = "train", minutes: float | None = None) -> dict:
+             nac_overrides: dict | None = None, train_on: str = "train", minutes: float | None = None,
+             distill: dict | None = None) -> dict:
     """Run the protocol for every (bits, method); writes report.json, report.md and plots in ``out_dir``.
 
     Deep methods train ``epochs`` passes (step-exact, reproducible) or, with ``minutes``, as many
     steps as fit that budget on this machine (capped by ``epochs``).  ``train_on="database"`` is the
-    transductive variant.  ``nac_overrides`` go to NAC's recipe only.
+    transductive variant.  ``nac_overrides`` go to NAC's recipe only; ``distill`` to DistillHash-style's
+    pseudo-labels only (e.g. ``{"k": 100, "alpha": 2.5}``).
     """
     from nacsearch.eval.baselines.base import checkpoint_features
     from nacsearch.eval.report import write_report
@@ -135,6 +140,7 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     if not methods:
         raise ValueError(f"no methods; choose from {', '.join(METHODS)}")
     _check_overrides(nac_overrides)
+    _check_distill(distill)
     if train_on not in TRAIN_ON:
         raise ValueError(f"train_on must be one of {TRAIN_ON}, got {train_on!r}")
     out = Path(out_dir)
@@ -151,12 +157,13 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
               "methods": methods, "seed": seed, "epochs": epochs, "minutes": minutes, "train_on": train_on,
               "train_images": int(len(fit_on)), "scale": scale, "features_from": features_from,
               "mirflickr_images": mirflickr_images if kind == "mirflickr" else None, "nac_overrides": nac_overrides,
+              "distill": distill,
               "provenance": provenance(), "results": {}}
     given = checkpoint_features(features_from, "cpu") if features_from else None
     t_all = time.perf_counter()
     for bits in bits_list:
         fits = _Fits(bits, data.images[fit_on], data.labels[fit_on], seed, out / "models", device, progress,
-                     deep, nac_overrides, given)
+                     deep, nac_overrides, given, distill)
         for name in methods:
             log.info("[eval] %s %d bits", name, bits)
             hasher = fits.get(name)
@@ -187,6 +194,18 @@ def _check_overrides(overrides: dict | None) -> None:
     bad = sorted(set(overrides or {}) - allowed)
     if bad:
         raise ValueError(f"unknown NAC setting(s) {bad}; choose from {', '.join(sorted(allowed))}")
+
+
+def _check_distill(distill: dict | None) -> None:
+    """ValueError unless every key is a pseudo-label setting (not the features) of ``pseudo_labels``."""
+    import inspect
+
+    from nacsearch.eval.baselines.distillhash import pseudo_labels
+
+    allowed = set(inspect.signature(pseudo_labels).parameters) - {"features"}
+    bad = sorted(set(distill or {}) - allowed)
+    if bad:
+        raise ValueError(f"unknown DistillHash setting(s) {bad}; choose from {', '.join(sorted(allowed))}")
 
 
 def _save_codes(d: Path, name: str, bits: int, cq, cdb, lq, ldb) -> None:

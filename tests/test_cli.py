@@ -143,6 +143,12 @@ def test_eval_command(runner, fmnist_dir, tmp_path):
     assert res.exit_code == 1 and "unknown method" in res.output
     res = runner.invoke(main, ["eval", "--dataset", f"fashion-mnist:{fmnist_dir}", "--bits", "x", "--out", str(out)])
     assert res.exit_code == 2
+    base = ["eval", "--dataset", f"fashion-mnist:{fmnist_dir}", "--methods", "distillhash", "--scale", "0.01",
+            "--out", str(tmp_path / "d")]
+    res = runner.invoke(main, base + ["--distill-set", "kk=3"])
+    assert res.exit_code == 1 and "unknown DistillHash setting" in res.output
+    res = runner.invoke(main, base + ["--distill-set", "k"])
+    assert res.exit_code == 1 and "--distill-set expects KEY=VALUE" in res.output
 
 
 def test_encode_and_build_warn_when_codes_collapse(runner, image_folder, tiny_model, tmp_path):

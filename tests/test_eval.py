@@ -158,6 +158,27 @@ def test_runner_itq_on_nac_features_reuses_the_runs_nac_encoder(fmnist_dir, tmp_
     assert rep["results"]["16"]["itq+nac"]["test"]["map@1000"] == pytest.approx(expect)
 
 
+def test_runner_passes_distill_settings_to_the_pseudo_labels_only(fmnist_dir, tmp_path):
+    """``distill`` reaches DistillHash-style's pseudo-labels (the same labels a direct call makes) and is
+    recorded; an unknown setting fails before anything trains."""
+    from nacsearch.datasets import open_dataset
+    from nacsearch.eval.baselines.distillhash import label_stats, make_objective
+    from nacsearch.eval.runner import run_eval
+
+    spec, strict = f"fashion-mnist:{fmnist_dir}", {"k": 3, "alpha": 0.5}
+    rep = run_eval(spec, [16], ["distillhash"], tmp_path, device="cpu", epochs=1, scale=0.01, progress=False,
+                   distill=strict)
+    data, train = open_dataset(spec), np.load(tmp_path / "split.npz")["train"]
+    _, labels = make_objective(data.images[train], None, **strict)
+    _, default = make_objective(data.images[train], None)
+    diag = rep["results"]["16"]["distillhash"]["diagnostics"]["pseudo_labels"]
+    assert diag["similar_fraction"] == label_stats(labels)["similar_fraction"] != label_stats(default)["similar_fraction"]
+    assert diag["k"] == 3 and rep["distill"] == strict
+    with pytest.raises(ValueError, match="unknown DistillHash setting"):
+        run_eval(spec, [16], ["distillhash"], tmp_path / "bad", distill={"kk": 3}, scale=0.01)
+    assert not (tmp_path / "bad" / "models").exists()
+
+
 def test_runner_same_seed_same_numbers_other_seed_other_split_and_model(fmnist_dir, tmp_path):
     from nacsearch.checkpoint import load_model
     from nacsearch.eval.runner import run_eval

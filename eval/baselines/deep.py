@@ -20,11 +20,12 @@ class DeepHasher:
 
     def __init__(self, bits: int, objective: str, out_dir: str | Path, device: str = "auto",
                  features: FeatureFn | None = None, progress: bool = True, init_from: str | Path | None = None,
-                 **overrides) -> None:
+                 distill: dict | None = None, **overrides) -> None:
         self.bits, self.objective, self.name = C.check_bits(bits), objective, objective
         self.out_dir, self.device, self.input_features = Path(out_dir), device, features
         self.progress, self.overrides = progress, overrides
         self.init_from = init_from  # a checkpoint directory whose backbone starts this encoder
+        self.distill = dict(distill or {})  # DistillHash-style pseudo-label settings (k, alpha, beta)
         self.model = None
         self.diagnostics: dict = {}
 
@@ -62,8 +63,8 @@ class DeepHasher:
         if len(images) > DISTILL_MAX_IMAGES:
             keep = sample_indices(len(images), DISTILL_MAX_IMAGES, seed)
             images, truth = images[keep], (truth[keep] if truth is not None else None)
-        objective, labels = make_objective(images, self.input_features)
-        self.diagnostics["pseudo_labels"] = label_stats(labels, truth)
+        objective, labels = make_objective(images, self.input_features, **self.distill)
+        self.diagnostics["pseudo_labels"] = {**label_stats(labels, truth), **self.distill}
         return images, objective
 
     def features(self, images: np.ndarray) -> np.ndarray:
