@@ -119,6 +119,8 @@ class ObjectiveConfig:
     prior_weight: float = 0.0        # weight of the DIM-DM-style uniform/decorrelated-bits regulariser (0 = off)
     prior_normalise: bool = False    # the regulariser's moments on each bit scaled to RMS 1 (scale-free: it can
     #                                  no longer be met by shrinking the codes toward the sign boundary)
+    pair_negative: bool = True       # NAC: the other view of the same image is among a code's negatives, as in
+    #                                  the reference; False leaves it out (only other images' codes are negatives)
 
     def __post_init__(self) -> None:
         if self.name not in OBJECTIVES:

@@ -35,8 +35,8 @@ def test_positive_term_is_bernoulli_log_likelihood_plus_d_log2():
     torch.testing.assert_close(positive_term(c_hat, logits), naive)
 
 
-def naive_nac(u1, u2, l1, l2, m, p):
-    """Row-by-row loops of the reference loss."""
+def naive_nac(u1, u2, l1, l2, m, p, pair_negative=True):
+    """Row-by-row loops of the reference loss (without the other view among the negatives if not ``pair_negative``)."""
     kappa = 0.5 * math.log((1 - p) / p)
     c = torch.tanh(torch.cat([u1, u2]))
     ch = m * c
@@ -44,7 +44,8 @@ def naive_nac(u1, u2, l1, l2, m, p):
     total = 0.0
     n, d = c.shape
     for i in range(n):
-        negs = [kappa * float(sum(ch[i, k] * c[j, k] for k in range(d))) for j in range(n)]
+        negs = [kappa * float(sum(ch[i, k] * c[j, k] for k in range(d))) for j in range(n)
+                if pair_negative or j != (i + n // 2) % n]
         lse = max(negs) + math.log(sum(math.exp(x - max(negs)) for x in negs))
         pos = 0.0
         for k in range(d):
@@ -62,6 +63,44 @@ def test_nac_loss_matches_naive_loops():
     m = bsc_mask((2 * b, d), p, torch.device("cpu"), torch.Generator().manual_seed(7))
     got = NACLoss(p)(EncoderOutput(None, u1, l1), EncoderOutput(None, u2, l2), generator=g)["loss"]
     assert float(got) == pytest.approx(naive_nac(u1, u2, l1, l2, m.double(), p), rel=1e-6)
+
+
+def test_nac_loss_without_the_pair_negative_matches_naive_loops():
+    torch.manual_seed(2)
+    b, d, p = 3, 8, 0.1
+    u1, u2, l1, l2 = (torch.randn(b, d, dtype=torch.float64) for _ in range(4))
+    m = bsc_mask((2 * b, d), p, torch.device("cpu"), torch.Generator().manual_seed(5))
+    outs = EncoderOutput(None, u1, l1), EncoderOutput(None, u2, l2)
+    got = NACLoss(p, pair_negative=False)(*outs, generator=torch.Generator().manual_seed(5))["loss"]
+    ref = NACLoss(p)(*outs, generator=torch.Generator().manual_seed(5))["loss"]
+    assert float(got) == pytest.approx(naive_nac(u1, u2, l1, l2, m.double(), p, pair_negative=False), rel=1e-6)
+    assert float(got) < float(ref)  # one positive term fewer in every logsumexp
+
+
+def test_nac_pair_negative_is_dropped_at_this_ranks_offset_when_gathered():
+    """With codes gathered from 2 processes (this one rank 1), the column left out is this rank's other view."""
+    torch.manual_seed(3)
+    b, d, p = 2, 6, 0.1
+    u1, u2, l1, l2 = (torch.randn(b, d) for _ in range(4))        # float32, as the loss computes
+    far = torch.randn(2 * b, d)                                   # rank 0's codes
+
+    class Gather:
+        rank = 1
+
+        def __call__(self, x):
+            return torch.cat([far, x])
+
+    outs = EncoderOutput(None, u1, l1), EncoderOutput(None, u2, l2)
+    got = NACLoss(p, pair_negative=False)(*outs, generator=torch.Generator().manual_seed(4), gather=Gather())["loss"]
+    loss = NACLoss(p)
+    c = torch.tanh(torch.cat([u1, u2]))
+    c_hat = bsc_mask(tuple(c.shape), p, c.device, torch.Generator().manual_seed(4)) * c
+    logits = loss.kappa * c_hat @ torch.cat([far, c]).T           # (4, 8)
+    keep = torch.ones_like(logits, dtype=torch.bool)
+    keep[[0, 1, 2, 3], [2 * b + 2, 2 * b + 3, 2 * b + 0, 2 * b + 1]] = False
+    lse = torch.stack([torch.logsumexp(logits[i][keep[i]], 0) for i in range(2 * b)])
+    expect = (-positive_term(c_hat, torch.cat([l2, l1])) + lse).mean()
+    assert float(got) == pytest.approx(float(expect), rel=1e-5)
 
 
 def test_bsc_mask_flip_rate():

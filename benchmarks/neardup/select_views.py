@@ -68,6 +68,10 @@ VARIANTS = {  # training overrides of each variant
     # SimCLR-sign with everything of the chosen row above (the 'copies' recipe of 2026-12-02) at the same steps
     "fixed-simclr-image-norm-clean-0.5": {**COPIES_PRIOR, "input_norm": "image", "views": replace(COPY, clean_p=0.5),
                                           **FIXED, "mirror_sum": True, "method": "simclr"},
+    # that chosen row without the other view of the same image among NAC's negatives (the reference counts it)
+    "fixed-image-norm-clean-0.5-no-pair-negative": {**COPIES_PRIOR, "input_norm": "image",
+                                                    "views": replace(COPY, clean_p=0.5), **FIXED, "mirror_sum": True,
+                                                    "pair_negative": False},
 }
 
 

@@ -12,7 +12,7 @@ from nacsearch.objectives.simclr import SimCLRLoss
 def build_objective(cfg: ObjectiveConfig) -> Objective:
     """The objective named by ``cfg.name``, wrapped with the prior regulariser when its weight is > 0."""
     if cfg.name == "nac":
-        obj: Objective = NACLoss(cfg.p)
+        obj: Objective = NACLoss(cfg.p, cfg.pair_negative)
     elif cfg.name == "simclr":
         obj = SimCLRLoss(cfg.temperature)
     elif cfg.name == "cibhash":

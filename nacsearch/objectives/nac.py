@@ -54,16 +54,18 @@ class NACLoss(Objective):
     """NAC objective over two views; returns mean over the 2B rows of -positive + logsumexp(negatives).
 
     Negatives: logits_ij = kappa * <c_hat_i, c_j> over all 2B (gathered) codes j, the
-    diagonal included as in the reference.
+    diagonal included as in the reference.  The reference also counts the other view of the same
+    image among them, which pushes the two views' codes apart by a few bits; with
+    ``pair_negative=False`` that one code is left out, so only other images' codes repel.
     """
 
     needs_inference_head = True
 
-    def __init__(self, p: float) -> None:
+    def __init__(self, p: float, pair_negative: bool = True) -> None:
         super().__init__()
         if not 0 < p < 0.5:
             raise ValueError(f"p must be in (0, 0.5), got {p}")
-        self.p = p
+        self.p, self.pair_negative = p, pair_negative
         self.kappa = 0.5 * math.log((1 - p) / p)
 
     def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None, **_) -> dict:
@@ -72,8 +74,12 @@ class NACLoss(Objective):
         c = torch.tanh(torch.cat([out1.u, out2.u]).float())            # (2B, d)
         m = bsc_mask(tuple(c.shape), self.p, c.device, generator)       # (2B, d)
         c_hat = m * c                                                   # (2B, d)
-        c_all = gather(c) if gather is not None else c                  # (2B * world, d)
+        c_all, offset = (gather(c), gather.rank * len(c)) if gather is not None else (c, 0)  # (2B * world, d)
         logits = self.kappa * c_hat @ c_all.T                           # (2B, 2B * world)
+        if not self.pair_negative:                                      # drop the other view of the same image
+            rows = torch.arange(len(c), device=c.device)
+            logits = logits.index_put((rows, (rows + len(c) // 2) % len(c) + offset),
+                                      torch.tensor(float("-inf"), device=c.device))
         other = torch.cat([out2.logits, out1.logits]).float()           # (2B, d) the other view's head
         pos = positive_term(c_hat, other)                               # (2B,)
         loss = (-pos + torch.logsumexp(logits, dim=1)).mean()
