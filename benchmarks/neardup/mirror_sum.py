@@ -56,5 +56,5 @@ if __name__ == "__main__":
     ap.add_argument("images")
     ap.add_argument("model_dirs", nargs="+")
     ap.add_argument("--split", default="validation", choices=("validation", "test"))
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()  # --split may come between the folder and the models
     main(a.images, a.model_dirs, a.split)

@@ -94,5 +94,8 @@ if __name__ == "__main__":
     ap.add_argument("images")
     ap.add_argument("variants", nargs="*", help=f"any of: {', '.join(VARIANTS)} (default: all)")
     ap.add_argument("--out", default="validation", help="results under benchmarks/neardup/OUT/<variant>/")
-    a = ap.parse_args()
+    a = ap.parse_intermixed_args()  # options may come between the folder and the variants
+    unknown = [v for v in a.variants if v not in VARIANTS]
+    if unknown:
+        ap.error(f"unknown variant(s) {', '.join(unknown)}")
     main(a.images, a.variants, a.out)
