@@ -229,8 +229,10 @@ RECIPES: dict[str, dict] = {
     # count, ends the run (more steps; on the step-exact 'categories' recipe bf16 cost 0.006 test mAP@1000);
     # codes that a mirror cannot change (mirror_sum: u(x) + u(mirror x), encoding only).  The prior's
     # scale-free form (prior_normalise) left it on 2026-12-02: on the Fashion-MNIST copies' validation set
-    # it collapsed crops and bordered copies (benchmarks/RESULTS.md, the Near-duplicates section of 2026-12-02)
-    "copies": {"views": COPY_VIEWS, "epochs": 10_000, "prior_weight": 1.0,
+    # it collapsed crops and bordered copies (benchmarks/RESULTS.md, the Near-duplicates section of 2026-12-02).
+    # The other view of the same image is not one of NAC's negatives (pair_negative False, since the second
+    # part of that section): the loss no longer pushes a copy's code away from its original's.
+    "copies": {"views": COPY_VIEWS, "epochs": 10_000, "prior_weight": 1.0, "pair_negative": False,
                "input_norm": "image", "cpu_bf16": True, "mirror_sum": True},
 }
 COLLECTION_RECIPE = "copies"  # what build-index and train use unless told (--recipe); chosen on the

@@ -39,10 +39,10 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
         return value if value is not None else rec.get(name)
 
-    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum = (
+    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative = (
         chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
                                   ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
-                                  ("mirror_sum", mirror_sum)))
+                                  ("mirror_sum", mirror_sum), ("pair_negative", pair_negative)))
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated

@@ -165,3 +165,12 @@ def test_pairwise_likelihood_matches_naive_loops_with_balanced_means(with_dissim
     got = PairwiseLikelihoodLoss(labels, quantization=0.1)(
         EncoderOutput(None, u1, None), EncoderOutput(None, u2, None), index=index)["loss"]
     assert float(got) == pytest.approx(naive_pairwise(u1, u2, labels, index.tolist(), 0.1), rel=1e-5)
+
+
+def test_the_copies_recipe_leaves_the_pair_negative_out_and_categories_keeps_it():
+    from nacsearch.objectives import build_objective
+    from nacsearch.recipes import make_run_config
+
+    assert build_objective(make_run_config(1, 28, recipe="copies").objective).inner.pair_negative is False
+    assert build_objective(make_run_config(1, 28).objective).pair_negative is True          # the reference
+    assert make_run_config(1, 28, recipe="copies", pair_negative=True).objective.pair_negative is True
