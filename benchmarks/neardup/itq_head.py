@@ -11,7 +11,6 @@ Prints one JSON line per model: recall@1, recall at <= 0.1 false matches per que
 """
 from __future__ import annotations
 
-import argparse
 import json
 
 import numpy as np
@@ -24,7 +23,7 @@ from nacsearch.eval.copy_metrics import copy_metrics
 from nacsearch.eval.copy_runner import decode_copy_set
 from nacsearch.eval.neardup import build_copy_set
 
-from mirror_sum import summary  # noqa: E402  (same folder)
+from mirror_sum import run_cli, summary  # noqa: E402  (same folder)
 
 
 def feature_fn(model):
@@ -49,9 +48,4 @@ def main(images: str, model_dirs: list[str], split: str = "validation") -> None:
 
 
 if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="Score trained models with their own codes and with an ITQ code layer.")
-    ap.add_argument("images")
-    ap.add_argument("model_dirs", nargs="+")
-    ap.add_argument("--split", default="validation", choices=("validation", "test"))
-    a = ap.parse_intermixed_args()  # --split may come between the folder and the models
-    main(a.images, a.model_dirs, a.split)
+    run_cli(main, "Score trained models with their own codes and with an ITQ code layer.")

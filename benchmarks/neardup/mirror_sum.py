@@ -51,10 +51,16 @@ def main(images: str, model_dirs: list[str], split: str = "validation") -> None:
         print(json.dumps({"model": d, "split": split, **out}), flush=True)
 
 
-if __name__ == "__main__":
-    ap = argparse.ArgumentParser(description="Score trained models with plain and mirror-summed codes.")
+def run_cli(score, description: str) -> None:
+    """``IMAGES [--split test] MODEL_DIR...`` -> ``score(images, model_dirs, split)`` (shared by the
+    scripts here that score trained models on a collection)."""
+    ap = argparse.ArgumentParser(description=description)
     ap.add_argument("images")
     ap.add_argument("model_dirs", nargs="+")
     ap.add_argument("--split", default="validation", choices=("validation", "test"))
     a = ap.parse_intermixed_args()  # --split may come between the folder and the models
-    main(a.images, a.model_dirs, a.split)
+    score(a.images, a.model_dirs, a.split)
+
+
+if __name__ == "__main__":
+    run_cli(main, "Score trained models with plain and mirror-summed codes.")
