@@ -91,7 +91,7 @@ def _score(hasher, data: ArrayImages, split: Split, protocol, timings: dict) -> 
 
 
 class _Fits:
-    """Each method's hasher at one code length, fitted once; '+simclr' methods reuse the SimCLR fit."""
+    """Each method's hasher at one code length, fitted once; '+simclr' / '+nac' methods reuse that fit."""
 
     def __init__(self, bits: int, images: np.ndarray, labels: np.ndarray, seed: int, work: Path, device: str,
                  progress: bool, deep: dict, nac_overrides: dict | None, given=None, distill: dict | None = None) -> None:
@@ -183,29 +183,28 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     return report
 
 
-def _check_overrides(overrides: dict | None) -> None:
-    """ValueError unless every key is a setting of :func:`nacsearch.recipes.make_run_config`."""
+def _check_settings(given: dict | None, fn, fixed: set[str], what: str) -> None:
+    """ValueError unless every key of ``given`` is a parameter of ``fn`` other than ``fixed``."""
     import inspect
 
+    allowed = set(inspect.signature(fn).parameters) - fixed
+    bad = sorted(set(given or {}) - allowed)
+    if bad:
+        raise ValueError(f"unknown {what} setting(s) {bad}; choose from {', '.join(sorted(allowed))}")
+
+
+def _check_overrides(overrides: dict | None) -> None:
+    """ValueError unless every key is a setting of :func:`nacsearch.recipes.make_run_config`."""
     from nacsearch.recipes import make_run_config
 
-    fixed = {"channels", "image_size", "bits", "objective", "seed"}
-    allowed = set(inspect.signature(make_run_config).parameters) - fixed
-    bad = sorted(set(overrides or {}) - allowed)
-    if bad:
-        raise ValueError(f"unknown NAC setting(s) {bad}; choose from {', '.join(sorted(allowed))}")
+    _check_settings(overrides, make_run_config, {"channels", "image_size", "bits", "objective", "seed"}, "NAC")
 
 
 def _check_distill(distill: dict | None) -> None:
     """ValueError unless every key is a pseudo-label setting (not the features) of ``pseudo_labels``."""
-    import inspect
-
     from nacsearch.eval.baselines.distillhash import pseudo_labels
 
-    allowed = set(inspect.signature(pseudo_labels).parameters) - {"features"}
-    bad = sorted(set(distill or {}) - allowed)
-    if bad:
-        raise ValueError(f"unknown DistillHash setting(s) {bad}; choose from {', '.join(sorted(allowed))}")
+    _check_settings(distill, pseudo_labels, {"features"}, "DistillHash")
 
 
 def _save_codes(d: Path, name: str, bits: int, cq, cdb, lq, ldb) -> None:
