@@ -28,6 +28,7 @@ FORMAT = "nacsearch-checkpoint"
 FORMAT_VERSION = 1
 WEIGHTS, CONFIG, TRAIN_STATE = "model.safetensors", "config.json", "train_state.safetensors"
 TRAINED = "weights."  # prefix of the trained weights in TRAIN_STATE (when the model is their average)
+OBJECTIVE = "objective."  # prefix of the objective's buffers in TRAIN_STATE (e.g. NAC's code bank)
 
 
 class CheckpointError(ValueError):
@@ -61,10 +62,11 @@ def _optimizer_tensors(opt: torch.optim.Optimizer) -> tuple[dict[str, torch.Tens
 def save_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, run: RunConfig, *,
                     stats: dict | None = None, state: dict | None = None,
                     optimizer: torch.optim.Optimizer | None = None,
-                    trained: torch.nn.Module | None = None) -> Path:
+                    trained: torch.nn.Module | None = None, objective: torch.nn.Module | None = None) -> Path:
     """Write weights, optional optimizer state, then config.json last (atomic renames).
 
-    ``trained``: the weights being trained when ``model`` is their average (kept with the optimizer)."""
+    ``trained``: the weights being trained when ``model`` is their average (kept with the optimizer).
+    ``objective``: its buffers (e.g. NAC's code bank) are training state too, kept with the optimizer."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     _save_tensors(model.state_dict(), out / WEIGHTS)
@@ -79,6 +81,8 @@ def save_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, run: Run
         tensors, rest = _optimizer_tensors(optimizer)
         if trained is not None:
             tensors.update({f"{TRAINED}{k}": v for k, v in trained.state_dict().items()})
+        if objective is not None:
+            tensors.update({f"{OBJECTIVE}{k}": v for k, v in objective.state_dict().items()})
         _save_tensors(tensors, out / TRAIN_STATE)
         meta["optimizer"] = rest
         meta["train_state_sha256"] = file_sha256(out / TRAIN_STATE)
@@ -135,16 +139,22 @@ def load_model(ckpt_dir: str | os.PathLike, device: str | torch.device = "cpu",
 
 
 def load_train_state(ckpt_dir: str | os.PathLike, optimizer: torch.optim.Optimizer,
-                     meta: dict) -> dict[str, torch.Tensor]:
-    """Restore optimizer tensors and scalars saved by :func:`save_checkpoint`; returns the trained
-    weights stored beside them (empty unless the model is an average)."""
+                     meta: dict, objective: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Restore optimizer tensors and scalars saved by :func:`save_checkpoint`, and ``objective``'s buffers;
+    returns the trained weights stored beside them (empty unless the model is an average)."""
     d = Path(ckpt_dir)
     if "optimizer" not in meta or not (d / TRAIN_STATE).is_file():
         raise CheckpointError(f"{d}: no optimizer state to resume from")
     if file_sha256(d / TRAIN_STATE) != meta.get("train_state_sha256"):
         raise CheckpointError(f"{d / TRAIN_STATE}: SHA-256 does not match config.json")
     tensors = load_file(str(d / TRAIN_STATE))
-    trained = {k.removeprefix(TRAINED): tensors.pop(k) for k in [k for k in tensors if k.startswith(TRAINED)]}
+    trained, objective_state = ({k.removeprefix(pre): tensors.pop(k) for k in [k for k in tensors if k.startswith(pre)]}
+                                for pre in (TRAINED, OBJECTIVE))
+    if objective is not None:
+        try:
+            objective.load_state_dict(objective_state, strict=True)
+        except RuntimeError as e:
+            raise CheckpointError(f"{d / TRAIN_STATE}: objective state does not match: {str(e)[:300]}") from None
     state: dict[int, dict] = {}
     for key, val in list(tensors.items()) + list(meta["optimizer"]["scalars"].items()):
         idx, name = key.split(".", 1)

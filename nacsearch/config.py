@@ -121,6 +121,8 @@ class ObjectiveConfig:
     #                                  no longer be met by shrinking the codes toward the sign boundary)
     pair_negative: bool = True       # NAC: the other view of the same image is among a code's negatives, as in
     #                                  the reference; False leaves it out (only other images' codes are negatives)
+    bank: int = 0                    # NAC: the relaxed codes of the last `bank` views of earlier steps are further
+    #                                  negatives (a memory bank, detached; 0 = only the batch's codes)
 
     def __post_init__(self) -> None:
         if self.name not in OBJECTIVES:
@@ -131,6 +133,10 @@ class ObjectiveConfig:
             raise ValueError("temperatures must be positive")
         if self.cib_beta < 0 or self.prior_weight < 0:
             raise ValueError("cib_beta and prior_weight must be >= 0")
+        if not 0 <= self.bank <= 1_000_000:
+            raise ValueError(f"bank must be in [0, 1e6], got {self.bank}")
+        if self.bank and self.name != "nac":
+            raise ValueError(f"a code bank is a NAC option; objective {self.name!r} has none")
 
     @property
     def kappa(self) -> float:
@@ -182,6 +188,10 @@ class RunConfig:
     views: ViewConfig = field(default_factory=ViewConfig)
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        if self.objective.bank and self.model.loco:  # every LoCo stage would push its codes into one bank
+            raise ValueError("a code bank cannot be combined with LoCo-style local training")
 
 
 _SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}

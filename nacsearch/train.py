@@ -90,7 +90,7 @@ class _Trainer:
     def __init__(self, run: RunConfig, data: ArrayImages, out_dir: Path, device: torch.device, info: DistInfo,
                  objective: Objective | None = None):
         self.run, self.data, self.out, self.device, self.info = run, data, out_dir, device, info
-        self.objective = (objective or build_objective(run.objective)).to(device)
+        self.objective = (objective or build_objective(run.objective, run.model.bits)).to(device)
         self.model = HashEncoder(run.model, self.objective.needs_inference_head).to(device)
         # CPU convolutions run faster on channels-last tensors (benchmarks/RESULTS.md, "Training throughput")
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
@@ -158,7 +158,7 @@ class _Trainer:
         if self.info.is_main:
             ema = self.ema
             save_checkpoint(self.out, ema.module if ema else self.model, self.run, stats=stats, optimizer=self.opt,
-                            trained=self.model if ema else None,
+                            trained=self.model if ema else None, objective=self.objective,
                             state={"step": step, "epoch": epoch, "world": self.info.world,
                                    "total_steps": total, "complete": step >= total, "budget": self.budget,
                                    "ema_updates": int(ema.n_averaged) if ema else 0})
@@ -169,7 +169,7 @@ class _Trainer:
         if meta["run"] != self.run:
             raise ValueError(f"{self.out}: cannot resume, the stored config differs from this run's")
         model, meta = load_model(self.out, self.device)
-        trained = load_train_state(self.out, self.opt, meta)
+        trained = load_train_state(self.out, self.opt, meta, self.objective)
         if self.ema is not None:  # the checkpoint's model is the average; the trained weights are kept beside it
             self.ema.module.load_state_dict(model.state_dict())
             self.ema.n_averaged.fill_(int(meta["state"].get("ema_updates", 0)))
@@ -181,9 +181,11 @@ class _Trainer:
         return int(meta["state"].get("step", 0)), meta["state"].get("total_steps")
 
     def calibrate(self, plan: _Plan) -> Budget:
-        """Time real steps, undo them (weights, optimizer, BatchNorm, scaler), plan within the budget."""
+        """Time real steps, undo them (weights, optimizer, BatchNorm, scaler, objective state such as a code bank),
+        plan within the budget."""
         budget_s = self.run.train.minutes * 60
-        saved = copy.deepcopy((self.model.state_dict(), self.opt.state_dict(), self.scaler.state_dict()))
+        saved = copy.deepcopy((self.model.state_dict(), self.opt.state_dict(), self.scaler.state_dict(),
+                               self.objective.state_dict()))
 
         def one(i: int) -> None:
             s = i % plan.total
@@ -197,6 +199,7 @@ class _Trainer:
             self.model.load_state_dict(saved[0])
             self.opt.load_state_dict(saved[1])
             self.scaler.load_state_dict(saved[2])
+            self.objective.load_state_dict(saved[3])
         return plan_budget(self.run.train.minutes, max_over_ranks(step_s, self.info, self.device), plan.total)
 
 

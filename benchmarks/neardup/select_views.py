@@ -73,6 +73,11 @@ VARIANTS = {  # training overrides of each variant
                                                     "views": replace(COPY, clean_p=0.5), **FIXED, "mirror_sum": True,
                                                     "pair_negative": False},
 }
+# on top of the 'copies' recipe of 2026-12-02 (its second part: no pair negative), at the same 12,000 steps
+COPIES_1202 = VARIANTS["fixed-image-norm-clean-0.5-no-pair-negative"]
+VARIANTS.update({
+    "fixed-copies-prior-4": {**COPIES_1202, "prior_weight": 4.0},  # a stronger pull toward decorrelated bits
+})
 
 
 def main(images: str, names: list[str], out_name: str = "validation") -> None:

@@ -9,10 +9,11 @@ from nacsearch.objectives.prior import WithPrior
 from nacsearch.objectives.simclr import SimCLRLoss
 
 
-def build_objective(cfg: ObjectiveConfig) -> Objective:
-    """The objective named by ``cfg.name``, wrapped with the prior regulariser when its weight is > 0."""
+def build_objective(cfg: ObjectiveConfig, bits: int | None = None) -> Objective:
+    """The objective named by ``cfg.name``, wrapped with the prior regulariser when its weight is > 0.
+    ``bits`` (the code length) sizes NAC's code bank; it is needed only when ``cfg.bank > 0``."""
     if cfg.name == "nac":
-        obj: Objective = NACLoss(cfg.p, cfg.pair_negative)
+        obj: Objective = NACLoss(cfg.p, cfg.pair_negative, cfg.bank, bits)
     elif cfg.name == "simclr":
         obj = SimCLRLoss(cfg.temperature)
     elif cfg.name == "cibhash":

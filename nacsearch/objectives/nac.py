@@ -34,6 +34,7 @@ import math
 import torch
 from torch.nn import functional as F
 
+from nacsearch.objectives.bank import CodeBank
 from nacsearch.objectives.base import Objective
 
 
@@ -57,16 +58,22 @@ class NACLoss(Objective):
     diagonal included as in the reference.  The reference also counts the other view of the same
     image among them, which pushes the two views' codes apart by a few bits; with
     ``pair_negative=False`` that one code is left out, so only other images' codes repel.
+    With ``bank > 0`` the relaxed codes of the last ``bank`` views (earlier steps, detached; see
+    :mod:`nacsearch.objectives.bank`) are further negatives: logits_ij = kappa * <c_hat_i, b_j>.
+    This step's codes join the bank after the loss is computed, so a code never meets itself there.
     """
 
     needs_inference_head = True
 
-    def __init__(self, p: float, pair_negative: bool = True) -> None:
+    def __init__(self, p: float, pair_negative: bool = True, bank: int = 0, bits: int | None = None) -> None:
         super().__init__()
         if not 0 < p < 0.5:
             raise ValueError(f"p must be in (0, 0.5), got {p}")
+        if bank and bits is None:
+            raise ValueError("a code bank needs the code length (bits)")
         self.p, self.pair_negative = p, pair_negative
         self.kappa = 0.5 * math.log((1 - p) / p)
+        self.bank = CodeBank(bank, bits) if bank else None
 
     def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None, **_) -> dict:
         if out1.logits is None or out2.logits is None:
@@ -80,6 +87,9 @@ class NACLoss(Objective):
             rows = torch.arange(len(c), device=c.device)
             logits = logits.index_put((rows, (rows + len(c) // 2) % len(c) + offset),
                                       torch.tensor(float("-inf"), device=c.device))
+        if self.bank is not None:                                       # (2B, 2B * world + stored)
+            logits = torch.cat([logits, self.kappa * c_hat @ self.bank.stored().T], dim=1)
+            self.bank.push(c_all)
         other = torch.cat([out2.logits, out1.logits]).float()           # (2B, d) the other view's head
         pos = positive_term(c_hat, other)                               # (2B,)
         loss = (-pos + torch.logsumexp(logits, dim=1)).mean()
