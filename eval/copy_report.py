@@ -41,7 +41,8 @@ def markdown(report: dict) -> str:
     out = [f"# Near-duplicate report: {report['images']} ({report['split']} collection)", "",
            f"{s['database']} distinct originals (of {s['files']} files: {s['sampled']} sampled, {s['unreadable']} "
            f"unreadable, {s['dropped_near_identical']} near-identical and {s['dropped_blank']} blank dropped; "
-           f"split sizes {s['split_sizes']}), {s['queries']} edited copies as queries, seed {report['seed']}; "
+           f"split sizes {s['split_sizes']}), {s['queries']} edited copies as queries, seed {report['seed']} "
+           f"(training seed {report.get('train_seed', report['seed'])}); "
            f"learned methods see {report['format']['channels']} channel(s) at {report['format']['image_size']} px.",
            "Ranking by Hamming distance with **pessimistic ties** (an original tied with other images ranks last "
            "among them). Edits and their parameters:", "", f"`{report['edits']['params']}`", ""]

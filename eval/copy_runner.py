@@ -89,10 +89,12 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
                 split: str = "test", seed: int = 0, n_queries: int = 1000, val_sources: int = 1000,
                 test_sources: int = 3000, device: str = "auto", train: dict | None = None,
                 image_size: int | None = None, params: EditParams = EditParams(), budget: float = 0.1,
-                progress: bool = True) -> dict:
+                progress: bool = True, train_seed: int | None = None) -> dict:
     """Run the near-duplicate protocol; writes report.json, report.md and plots in ``out_dir``.
 
     ``train`` maps a deep method to overrides of its training recipe (``{"nac": {"minutes": 3}}``).
+    ``seed`` draws the collections and edits; ``train_seed`` (default: ``seed``) seeds the learned
+    methods' fits, so that a recipe's spread over training seeds is measured on the same copies.
     """
     from nacsearch.eval.copy_report import write_copy_report
 
@@ -107,6 +109,7 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
     report = {"protocol": "neardup", "images": str(images), "split": split, "seed": seed, "set": cs.info,
               "format": {"channels": fmt[0], "image_size": fmt[1]}, "edits": describe_edits(params),
               "bits": bits_list, "methods": methods, "budget_false_per_query": budget,
+              "train_seed": seed if train_seed is None else train_seed,
               "train": {k: {kk: asdict(vv) if is_dataclass(vv) else vv for kk, vv in v.items()}
                         for k, v in train.items()},
               "provenance": provenance(), "results": {}}
@@ -115,7 +118,7 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
     for bits in bits_list:
         for name in methods:
             log.info("[neardup] %s %d bits", name, bits)
-            q, db, info = _hash(name, bits, inputs, out, device, seed, train, progress)
+            q, db, info = _hash(name, bits, inputs, out, device, report["train_seed"], train, progress)
             res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget)
             res["timings"] = info
             report["results"].setdefault(str(bits), {})[name] = res

@@ -139,3 +139,28 @@ def test_cli_neardup_report(tmp_path):
     assert "pessimistic" in (out / "report.md").read_text()
     r = CliRunner().invoke(cli, ["eval", "--protocol", "neardup", "--out", str(out)])
     assert r.exit_code != 0 and "--images" in r.output
+
+
+def test_train_seed_reaches_the_fits_only(tmp_path, monkeypatch):
+    """``train_seed`` seeds the learned methods' fits; the collections and copies stay those of ``seed``."""
+    from nacsearch.eval import runner
+    from nacsearch.eval.copy_runner import run_neardup
+    from nacsearch.eval.runner import make_hasher
+
+    folder = tmp_path / "photos"
+    for s in range(24):
+        write_png(folder / f"img{s:02d}.png", np.asarray(_picture(seed=s)))
+    seeds = []
+
+    def recording(*a, **kw):
+        hasher = make_hasher(*a, **kw)
+        real = hasher.fit
+        hasher.fit = lambda x, seed: (seeds.append(seed), real(x, seed))[1]
+        return hasher
+
+    monkeypatch.setattr(runner, "make_hasher", recording)
+    reps = [run_neardup(folder, [64], ["itq"], tmp_path / f"r{i}", seed=0, n_queries=16, progress=False, train_seed=ts)
+            for i, ts in enumerate([None, 5])]
+    assert seeds == [0, 5] and [r["train_seed"] for r in reps] == [0, 5]
+    assert reps[0]["set"] == reps[1]["set"]
+    assert "training seed 5" in (tmp_path / "r1" / "report.md").read_text()

@@ -77,6 +77,12 @@ VARIANTS = {  # training overrides of each variant
 COPIES_1202 = VARIANTS["fixed-image-norm-clean-0.5-no-pair-negative"]
 VARIANTS.update({
     "fixed-copies-prior-4": {**COPIES_1202, "prior_weight": 4.0},  # a stronger pull toward decorrelated bits
+    "fixed-copies-bank-1024": {**COPIES_1202, "bank": 1024},  # earlier steps' codes as further NAC negatives
+    "fixed-copies-bank-4096": {**COPIES_1202, "bank": 4096},
+    # the same recipes with another training seed (the copies and collections stay those of seed 0)
+    "fixed-copies-seed-1": {**COPIES_1202, "train_seed": 1},
+    "fixed-copies-prior-4-seed-1": {**COPIES_1202, "prior_weight": 4.0, "train_seed": 1},
+    "fixed-copies-bank-1024-seed-1": {**COPIES_1202, "bank": 1024, "train_seed": 1},
 })
 
 
@@ -87,7 +93,7 @@ def main(images: str, names: list[str], out_name: str = "validation") -> None:
         train = dict(VARIANTS[name])
         size = train.pop("image_size", None)  # the folder rule's input side, for the model and every method
         method = train.pop("method", "nac")
-        rep = run_neardup(images, [64], [method], out / name, split="validation",
+        rep = run_neardup(images, [64], [method], out / name, split="validation", train_seed=train.pop("train_seed", None),
                           train={method: train}, image_size=size, progress=False)
         r = rep["results"]["64"][method]
         print(f"{name}: recall@1 {r['recall@1']:.4f} recall@10 {r['recall@10']:.4f} "
