@@ -1,6 +1,7 @@
 """NAC's code bank: first-in first-out storage, the loss with banked negatives, config rules, and resume."""
 import dataclasses
 import json
+import math
 
 import pytest
 import torch
@@ -44,6 +45,11 @@ def test_nac_loss_with_a_bank_matches_naive_loops_and_then_banks_this_steps_code
     assert float(got) == pytest.approx(expect, rel=1e-5)
     without = NACLoss(p, pair_negative)(*outs, generator=torch.Generator().manual_seed(9))["loss"]
     assert float(got) > float(without)                                    # more negatives in every logsumexp
+    if pair_negative:  # the batch's own codes banked weigh as much as the batch: every denominator doubles
+        same = NACLoss(p, pair_negative, bank=8, bits=d)
+        same.bank.push(torch.tanh(torch.cat([u1, u2]).float()))
+        twice = same(*outs, generator=torch.Generator().manual_seed(9))["loss"]
+        assert float(twice) == pytest.approx(float(without) + math.log(2), rel=1e-5)
     c = torch.tanh(torch.cat([u1, u2]).float())                           # this step's codes replaced the oldest
     assert int(loss.bank.count) == 5 + 2 * b
     stored = loss.bank.stored()

@@ -37,7 +37,7 @@ def test_positive_term_is_bernoulli_log_likelihood_plus_d_log2():
 
 def naive_nac(u1, u2, l1, l2, m, p, pair_negative=True, bank=()):
     """Row-by-row loops of the reference loss (without the other view among the negatives if not ``pair_negative``;
-    with the codes in ``bank`` as further negatives)."""
+    with the codes in ``bank`` as further negatives, each weighing n / len(bank) of a batch code)."""
     kappa = 0.5 * math.log((1 - p) / p)
     c = torch.tanh(torch.cat([u1, u2]))
     ch = m * c
@@ -47,7 +47,7 @@ def naive_nac(u1, u2, l1, l2, m, p, pair_negative=True, bank=()):
     for i in range(n):
         negs = [kappa * float(sum(ch[i, k] * c[j, k] for k in range(d))) for j in range(n)
                 if pair_negative or j != (i + n // 2) % n]
-        negs += [kappa * float(sum(ch[i, k] * b[k] for k in range(d))) for b in bank]
+        negs += [kappa * float(sum(ch[i, k] * b[k] for k in range(d))) + math.log(n / len(bank)) for b in bank]
         lse = max(negs) + math.log(sum(math.exp(x - max(negs)) for x in negs))
         pos = 0.0
         for k in range(d):

@@ -77,7 +77,9 @@ VARIANTS = {  # training overrides of each variant
 COPIES_1202 = VARIANTS["fixed-image-norm-clean-0.5-no-pair-negative"]
 VARIANTS.update({
     "fixed-copies-prior-4": {**COPIES_1202, "prior_weight": 4.0},  # a stronger pull toward decorrelated bits
-    "fixed-copies-bank-1024": {**COPIES_1202, "bank": 1024},  # earlier steps' codes as further NAC negatives
+    # earlier steps' codes as further NAC negatives, weighing together as much as the batch's (an unweighted bank of
+    # 1,024, code of f0e30fd, collapsed every code to one: validation/fixed-copies-bank-1024-unweighted/)
+    "fixed-copies-bank-1024": {**COPIES_1202, "bank": 1024},
     "fixed-copies-bank-4096": {**COPIES_1202, "bank": 4096},
     # the same recipes with another training seed (the copies and collections stay those of seed 0)
     "fixed-copies-seed-1": {**COPIES_1202, "train_seed": 1},

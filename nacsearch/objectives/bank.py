@@ -1,16 +1,19 @@
 """A memory bank of negatives: the relaxed codes of earlier steps, kept as extra candidates.
 
-NAC's contrastive term is a softmax over candidate codes in which an image's own code (its
-noisy channel output's source) is one of the candidates.  With a batch of B images there are
-only 2B candidates, and while the relaxed codes tanh(u) sit well inside (-1, 1) the own code
-holds most of the softmax's mass, so other images' codes get little of the gradient that pushes
-them apart.  More candidates tighten the bound (it is at most log of their number) and give the
-other images' codes more of that mass.  A bank (Wu et al., CVPR 2018; the queue of MoCo, He et
-al., CVPR 2020, which the NAC reference code also has) supplies them without encoding more
-images: the codes of the last ``size`` views, detached, so no gradient reaches an older step's
-network.  On a collection of a few thousand images a bank of about a thousand codes covers a
-large share of it, so each code is pushed away from codes of the whole collection, not only of its
-batch.
+NAC's contrastive term is a softmax over candidate codes that pushes an image's code away from the
+other candidates, the nearest ones most.  With a batch of B images there are only 2B candidates,
+and the nearest neighbours of a code in a collection are rarely among them (a batch of 32 holds
+3 % of a 1,000-image collection).  A bank (Wu et al., CVPR 2018; the queue of MoCo, He et al., CVPR
+2020, which the NAC reference code also has) adds the codes of the last ``size`` views, detached
+(no gradient reaches an older step's network), without encoding more images: on a collection of a
+few thousand images a bank of about a thousand codes covers much of it, so a code meets its
+nearest neighbours in nearly every step.
+
+The loss weights the bank's codes so that together they count as much as the batch's own
+(:class:`nacsearch.objectives.nac.NACLoss`).  Unweighted, a bank of 1,024 codes collapsed every
+code to the same point within the first few hundred steps: with a thousand candidates the
+logsumexp is lowest when all relaxed codes shrink to 0, and the inference head's term could not
+outweigh that (``benchmarks/RESULTS.md``, the near-duplicate section of 2026-12-02, third part).
 
 The bank is training state: it is saved with the optimizer (``train_state.safetensors``) so that an
 interrupted run resumes exactly.

@@ -59,7 +59,8 @@ class NACLoss(Objective):
     image among them, which pushes the two views' codes apart by a few bits; with
     ``pair_negative=False`` that one code is left out, so only other images' codes repel.
     With ``bank > 0`` the relaxed codes of the last ``bank`` views (earlier steps, detached; see
-    :mod:`nacsearch.objectives.bank`) are further negatives: logits_ij = kappa * <c_hat_i, b_j>.
+    :mod:`nacsearch.objectives.bank`) are further negatives, weighted so that together they count as
+    much as the batch's codes: logits_ij = kappa * <c_hat_i, b_j> + log(2B * world / stored).
     This step's codes join the bank after the loss is computed, so a code never meets itself there.
     """
 
@@ -88,7 +89,10 @@ class NACLoss(Objective):
             logits = logits.index_put((rows, (rows + len(c) // 2) % len(c) + offset),
                                       torch.tensor(float("-inf"), device=c.device))
         if self.bank is not None:                                       # (2B, 2B * world + stored)
-            logits = torch.cat([logits, self.kappa * c_hat @ self.bank.stored().T], dim=1)
+            stored = self.bank.stored()                                 # together they weigh as much as c_all
+            if len(stored):
+                weight = math.log(len(c_all) / len(stored))
+                logits = torch.cat([logits, self.kappa * c_hat @ stored.T + weight], dim=1)
             self.bank.push(c_all)
         other = torch.cat([out2.logits, out1.logits]).float()           # (2B, d) the other view's head
         pos = positive_term(c_hat, other)                               # (2B,)
