@@ -81,10 +81,16 @@ VARIANTS.update({
     # 1,024, code of f0e30fd, collapsed every code to one: validation/fixed-copies-bank-1024-unweighted/)
     "fixed-copies-bank-1024": {**COPIES_1202, "bank": 1024},
     "fixed-copies-bank-4096": {**COPIES_1202, "bank": 4096},
+    # a quieter channel: with p = 0.08 NAC's 64 bits carry correlated copies of fewer features (participation
+    # ratio 17-26 of 64, SimCLR-sign's 45), redundancy that a noisy channel rewards and a copy search pays for
+    "fixed-copies-p-0.03": {**COPIES_1202, "p": 0.03},
+    "fixed-copies-p-0.01": {**COPIES_1202, "p": 0.01},
     # the same recipes with another training seed (the copies and collections stay those of seed 0)
     "fixed-copies-seed-1": {**COPIES_1202, "train_seed": 1},
     "fixed-copies-prior-4-seed-1": {**COPIES_1202, "prior_weight": 4.0, "train_seed": 1},
     "fixed-copies-bank-1024-seed-1": {**COPIES_1202, "bank": 1024, "train_seed": 1},
+    "fixed-copies-p-0.03-seed-1": {**COPIES_1202, "p": 0.03, "train_seed": 1},
+    "fixed-copies-p-0.01-seed-1": {**COPIES_1202, "p": 0.01, "train_seed": 1},
 })
 
 
