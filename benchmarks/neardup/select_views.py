@@ -85,6 +85,7 @@ VARIANTS.update({
     # ratio 17-26 of 64, SimCLR-sign's 45), redundancy that a noisy channel rewards and a copy search pays for
     "fixed-copies-p-0.03": {**COPIES_1202, "p": 0.03},
     "fixed-copies-p-0.01": {**COPIES_1202, "p": 0.01},
+    "fixed-copies-p-0.03-prior-4": {**COPIES_1202, "p": 0.03, "prior_weight": 4.0},
     # the same recipes with another training seed (the copies and collections stay those of seed 0)
     "fixed-copies-seed-1": {**COPIES_1202, "train_seed": 1},
     "fixed-copies-prior-4-seed-1": {**COPIES_1202, "prior_weight": 4.0, "train_seed": 1},
