@@ -123,7 +123,6 @@ class ObjectiveConfig:
     #                                  the reference; False leaves it out (only other images' codes are negatives)
     bank: int = 0                    # NAC: the relaxed codes of the last `bank` views of earlier steps are further
     #                                  negatives (a memory bank, detached; 0 = only the batch's codes)
-    hard_codes: bool = False         # NAC: the loss sees the sign codes (straight-through, tanh's gradient), not tanh(u)
 
     def __post_init__(self) -> None:
         if self.name not in OBJECTIVES:
@@ -136,8 +135,8 @@ class ObjectiveConfig:
             raise ValueError("cib_beta and prior_weight must be >= 0")
         if not 0 <= self.bank <= 1_000_000:
             raise ValueError(f"bank must be in [0, 1e6], got {self.bank}")
-        if (self.bank or self.hard_codes) and self.name != "nac":
-            raise ValueError(f"a code bank and hard codes are NAC options; objective {self.name!r} has neither")
+        if self.bank and self.name != "nac":
+            raise ValueError(f"a code bank is a NAC option; objective {self.name!r} has none")
 
     @property
     def kappa(self) -> float:

@@ -28,7 +28,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     input_norm: str | None = None, prior_normalise: bool | None = None,
                     cpu_bf16: bool | None = None, mirror_sum: bool | None = None,
                     ema: float | None = None, pair_negative: bool | None = None,
-                    bank: int | None = None, hard_codes: bool | None = None) -> RunConfig:
+                    bank: int | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -44,8 +44,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
         chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
                                   ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
                                   ("mirror_sum", mirror_sum), ("pair_negative", pair_negative)))
-    nac_only = {k: v if v is not None or objective != "nac" else rec.get(k)  # a recipe's NAC options reach NAC only
-                for k, v in (("bank", bank), ("hard_codes", hard_codes))}
+    if bank is None and objective == "nac":  # a recipe's code bank is NAC's; other objectives have none
+        bank = rec.get("bank")
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
@@ -53,7 +53,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco,
                                      input_norm=input_norm, mirror_sum=mirror_sum))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise,
-                                                   pair_negative=pair_negative, **nac_only))
+                                                   pair_negative=pair_negative, bank=bank))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,
                                  cpu_bf16=cpu_bf16, ema=ema))

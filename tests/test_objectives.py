@@ -176,29 +176,3 @@ def test_the_copies_recipe_leaves_the_pair_negative_out_and_categories_keeps_it(
     assert build_objective(make_run_config(1, 28, recipe="copies").objective).inner.pair_negative is False
     assert build_objective(make_run_config(1, 28).objective).pair_negative is True          # the reference
     assert make_run_config(1, 28, recipe="copies", pair_negative=True).objective.pair_negative is True
-
-
-def test_hard_codes_see_the_signs_and_pass_tanhs_gradient_straight_through():
-    """Forward: the loss of the +-1 sign codes (naive loops on saturated codes).  Backward: the gradient
-    with respect to the codes at the signs, times tanh'(u)."""
-    torch.manual_seed(5)
-    b, d, p = 3, 8, 0.2
-    u1, u2 = (torch.randn(b, d, dtype=torch.float64, requires_grad=True) for _ in range(2))
-    l1, l2 = (torch.randn(b, d, dtype=torch.float64) for _ in range(2))
-    m = bsc_mask((2 * b, d), p, torch.device("cpu"), torch.Generator().manual_seed(3))
-    got = NACLoss(p, hard=True)(EncoderOutput(None, u1, l1), EncoderOutput(None, u2, l2),
-                                generator=torch.Generator().manual_seed(3))["loss"]
-    big = 1e6 * torch.sign(torch.cat([u1, u2]).detach())                # tanh(big) = sign(u) exactly
-    assert float(got.detach()) == pytest.approx(naive_nac(big[:b], big[b:], l1, l2, m.double(), p), rel=1e-6)
-    got.backward()
-
-    loss = NACLoss(p)                                                   # the same loss as a function of the codes
-    signs = torch.sign(torch.cat([u1, u2]).detach()).float().requires_grad_(True)
-    c_hat = m * signs
-    logits = loss.kappa * c_hat @ signs.T
-    ref = (-positive_term(c_hat, torch.cat([l2, l1]).float()) + torch.logsumexp(logits, 1)).mean()
-    ref.backward()
-    tanh_grad = 1 - torch.tanh(torch.cat([u1, u2]).detach()) ** 2
-    torch.testing.assert_close(torch.cat([u1.grad, u2.grad]).float(), signs.grad * tanh_grad.float(),
-                               rtol=1e-4, atol=1e-6)
-    assert torch.cat([u1.grad, u2.grad]).abs().sum() > 0

@@ -86,11 +86,6 @@ VARIANTS.update({
     "fixed-copies-p-0.03": {**COPIES_1202, "p": 0.03},
     "fixed-copies-p-0.01": {**COPIES_1202, "p": 0.01},
     "fixed-copies-p-0.03-prior-4": {**COPIES_1202, "p": 0.03, "prior_weight": 4.0},
-    # the loss on the sign codes themselves (straight-through): the codes' scale can no longer absorb kappa, so p
-    # sets a margin in Hamming bits (p 0.01-0.08 changed the relaxed codes' scale, median |u| 0.28 to 0.16, not
-    # their spread)
-    "fixed-copies-hard-p-0.2": {**COPIES_1202, "hard_codes": True, "p": 0.2},
-    "fixed-copies-hard": {**COPIES_1202, "hard_codes": True},
     # the same recipes with another training seed (the copies and collections stay those of seed 0)
     "fixed-copies-seed-1": {**COPIES_1202, "train_seed": 1},
     "fixed-copies-prior-4-seed-1": {**COPIES_1202, "prior_weight": 4.0, "train_seed": 1},

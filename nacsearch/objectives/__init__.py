@@ -13,7 +13,7 @@ def build_objective(cfg: ObjectiveConfig, bits: int | None = None) -> Objective:
     """The objective named by ``cfg.name``, wrapped with the prior regulariser when its weight is > 0.
     ``bits`` (the code length) sizes NAC's code bank; it is needed only when ``cfg.bank > 0``."""
     if cfg.name == "nac":
-        obj: Objective = NACLoss(cfg.p, cfg.pair_negative, cfg.bank, bits, cfg.hard_codes)
+        obj: Objective = NACLoss(cfg.p, cfg.pair_negative, cfg.bank, bits)
     elif cfg.name == "simclr":
         obj = SimCLRLoss(cfg.temperature)
     elif cfg.name == "cibhash":

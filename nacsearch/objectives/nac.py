@@ -62,34 +62,24 @@ class NACLoss(Objective):
     :mod:`nacsearch.objectives.bank`) are further negatives, weighted so that together they count as
     much as the batch's codes: logits_ij = kappa * <c_hat_i, b_j> + log(2B * world / stored).
     This step's codes join the bank after the loss is computed, so a code never meets itself there.
-    With ``hard=True`` the codes in both terms are the sign codes themselves (+-1, the codes that are
-    searched) with tanh's gradient passed straight through, instead of the relaxation tanh(u).  The
-    channel model is then exact: kappa * <c_hat_i, c_j> = kappa * (d - 2 * Hamming(c_hat_i, c_j)),
-    and the codes cannot lower the loss by shrinking toward the sign boundary, where kappa and the
-    codes' scale trade off.  A code is then pushed from others while they lie within a few multiples of
-    1 / (2 kappa) bits of its noisy copy, so p sets a margin in Hamming bits.
     """
 
     needs_inference_head = True
 
-    def __init__(self, p: float, pair_negative: bool = True, bank: int = 0, bits: int | None = None,
-                 hard: bool = False) -> None:
+    def __init__(self, p: float, pair_negative: bool = True, bank: int = 0, bits: int | None = None) -> None:
         super().__init__()
         if not 0 < p < 0.5:
             raise ValueError(f"p must be in (0, 0.5), got {p}")
         if bank and bits is None:
             raise ValueError("a code bank needs the code length (bits)")
-        self.p, self.pair_negative, self.hard = p, pair_negative, hard
+        self.p, self.pair_negative = p, pair_negative
         self.kappa = 0.5 * math.log((1 - p) / p)
         self.bank = CodeBank(bank, bits) if bank else None
 
     def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None, **_) -> dict:
         if out1.logits is None or out2.logits is None:
             raise ValueError("NAC needs the inference head's logits")
-        u = torch.cat([out1.u, out2.u]).float()                         # (2B, d)
-        c = torch.tanh(u)                                               # (2B, d)
-        if self.hard:                                                   # the sign codes, tanh's gradient
-            c = c + (torch.where(u > 0, 1.0, -1.0) - c).detach()
+        c = torch.tanh(torch.cat([out1.u, out2.u]).float())            # (2B, d)
         m = bsc_mask(tuple(c.shape), self.p, c.device, generator)       # (2B, d)
         c_hat = m * c                                                   # (2B, d)
         c_all, offset = (gather(c), gather.rank * len(c)) if gather is not None else (c, 0)  # (2B * world, d)
