@@ -176,3 +176,12 @@ def test_the_copies_recipe_leaves_the_pair_negative_out_and_categories_keeps_it(
     assert build_objective(make_run_config(1, 28, recipe="copies").objective).inner.pair_negative is False
     assert build_objective(make_run_config(1, 28).objective).pair_negative is True          # the reference
     assert make_run_config(1, 28, recipe="copies", pair_negative=True).objective.pair_negative is True
+
+
+def test_the_copies_recipe_weighs_the_prior_4_and_categories_leaves_it_off():
+    from nacsearch.objectives import build_objective
+    from nacsearch.recipes import make_run_config
+
+    assert build_objective(make_run_config(1, 28, recipe="copies").objective).weight == 4.0
+    assert make_run_config(1, 28).objective.prior_weight == 0.0
+    assert make_run_config(1, 28, recipe="copies", prior_weight=1.0).objective.prior_weight == 1.0
