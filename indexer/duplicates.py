@@ -23,9 +23,10 @@ from nacsearch.indexer.binary_index import BinaryIndex
 from nacsearch.indexer.params import IndexParams
 
 DEFAULT_RADIUS = 2  # 64-bit codes of the 'copies' recipe (2026-12-02: image normalisation, clean first views,
-#                    mirror-summed codes): the largest radius with <= 0.1 false matches per query on the
-#                    near-duplicate validation collection (recall 0.68 at 0.059 false/query; r = 3: 0.76 at 0.131;
-#                    benchmarks/neardup/validation/fixed-image-norm-clean-0.5).  The recipe of 2026-12-01, with the
+#                    mirror-summed codes, the prior at weight 4): the largest radius with <= 0.1 false matches per
+#                    query on the near-duplicate validation collection, averaged over two training seeds (r = 2:
+#                    recall 0.676 at 0.063 false/query; r = 3: 0.744 at 0.120;
+#                    benchmarks/neardup/validation/fixed-copies-prior-4{,-seed-1}).  The recipe of 2026-12-01, with the
 #                    prior's scale-free form, allowed r = 4: its codes crowd less.  The CLI's --radius help
 #                    repeats this number (tested).
 

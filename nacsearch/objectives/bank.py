@@ -10,10 +10,10 @@ few thousand images a bank of about a thousand codes covers much of it, so a cod
 nearest neighbours in nearly every step.
 
 The loss weights the bank's codes so that together they count as much as the batch's own
-(:class:`nacsearch.objectives.nac.NACLoss`).  Unweighted, a bank of 1,024 codes collapsed every
-code to the same point within the first few hundred steps: with a thousand candidates the
-logsumexp is lowest when all relaxed codes shrink to 0, and the inference head's term could not
-outweigh that (``benchmarks/RESULTS.md``, the near-duplicate section of 2026-12-02, third part).
+(:class:`nacsearch.objectives.nac.NACLoss`).  Unweighted, a bank of 1,024 codes collapsed: by step
+120 every relaxed code sat at 0 and the loss at log(1,087), where it stayed; with a thousand
+candidates the logsumexp is lowest when all relaxed codes shrink to 0, and the inference head's
+term could not outweigh that (``benchmarks/RESULTS.md``, the near-duplicate section of 2026-12-02, third part).
 
 The bank is training state: it is saved with the optimizer (``train_state.safetensors``) so that an
 interrupted run resumes exactly.
