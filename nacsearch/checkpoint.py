@@ -138,6 +138,11 @@ def load_model(ckpt_dir: str | os.PathLike, device: str | torch.device = "cpu",
     return model.to(device).eval(), meta
 
 
+def _pop_prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    """Remove the entries whose key starts with ``prefix`` from ``tensors``; return them without it."""
+    return {k.removeprefix(prefix): tensors.pop(k) for k in [k for k in tensors if k.startswith(prefix)]}
+
+
 def load_train_state(ckpt_dir: str | os.PathLike, optimizer: torch.optim.Optimizer,
                      meta: dict, objective: torch.nn.Module | None = None) -> dict[str, torch.Tensor]:
     """Restore optimizer tensors and scalars saved by :func:`save_checkpoint`, and ``objective``'s buffers;
@@ -148,8 +153,7 @@ def load_train_state(ckpt_dir: str | os.PathLike, optimizer: torch.optim.Optimiz
     if file_sha256(d / TRAIN_STATE) != meta.get("train_state_sha256"):
         raise CheckpointError(f"{d / TRAIN_STATE}: SHA-256 does not match config.json")
     tensors = load_file(str(d / TRAIN_STATE))
-    trained, objective_state = ({k.removeprefix(pre): tensors.pop(k) for k in [k for k in tensors if k.startswith(pre)]}
-                                for pre in (TRAINED, OBJECTIVE))
+    trained, objective_state = _pop_prefixed(tensors, TRAINED), _pop_prefixed(tensors, OBJECTIVE)
     if objective is not None:
         try:
             objective.load_state_dict(objective_state, strict=True)
