@@ -44,6 +44,11 @@ def _int_list(ctx, param, value: str) -> list[int]:
 @click.option("--split", type=click.Choice(["test", "validation"]), default="test", show_default=True,
               help="neardup: which collection to score; choose settings on validation only.")
 @click.option("--queries", type=click.IntRange(1), default=1000, show_default=True, help="neardup: edited copies.")
+@click.option("--regions/--no-regions", default=True, show_default=True,
+              help="neardup: every method's database also holds codes of regions of each original (3 x 3 crops "
+                   "keeping 80 % of each side, and the image in a white frame), a region match counting 1 bit "
+                   "more than a whole-image match, as build-index's indexes do; methods still train on the "
+                   "originals; the report gives the whole-image figures beside them.")
 @click.option("--train-on", type=click.Choice(["train", "database"]), default="train", show_default=True,
               help="retrieval: learned methods fit the protocol's training split, or the whole unlabeled "
                    "database (transductive, as build-index does; give --train-minutes).")
@@ -55,7 +60,8 @@ def _int_list(ctx, param, value: str) -> list[int]:
 @budget_options("train-")
 @click.option("--json", "as_json", is_flag=True, help="Print the headline numbers as JSON.")
 def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, seed, save_codes, features_from,
-             mirflickr_images, scale, split, queries, train_on, nac_set, distill_set, minutes, max_images, as_json):
+             mirflickr_images, scale, split, queries, regions, train_on, nac_set, distill_set, minutes, max_images,
+             as_json):
     """Score hashing methods and write report.json, report.md and plots.
 
     retrieval: deep methods train on the protocol's training split; validation numbers come
@@ -67,7 +73,8 @@ def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, 
     if protocol == "neardup":
         if not images:
             fail("--protocol neardup needs --images DIR")
-        _neardup(images, bits or [64], names, out_dir, device, seed, split, queries, minutes, max_images, as_json)
+        _neardup(images, bits or [64], names, out_dir, device, seed, split, queries, minutes, max_images, as_json,
+                 regions)
         return
     if not dataset:
         fail("--protocol retrieval needs --dataset KIND:PATH")
@@ -92,12 +99,14 @@ def _settings(pairs: tuple[str, ...], option: str) -> dict | None:
     return out or None
 
 
-def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes, max_images, as_json):
+def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes, max_images, as_json, regions):
     from nacsearch.eval.copy_runner import BUDGETED, run_neardup
+    from nacsearch.regions import RegionConfig
 
     budget = {k: v for k, v in (("minutes", minutes), ("max_images", max_images)) if v is not None}
     rep = call(run_neardup, images, bits, names, out_dir, split=split, seed=seed, n_queries=queries,
-               device=device, train={m: budget for m in BUDGETED} if budget else None)
+               device=device, train={m: budget for m in BUDGETED} if budget else None,
+               regions=RegionConfig() if regions else None)
     table = {b: {m: {"recall@1": r["recall@1"], "recall@10": r["recall@10"],
                      "recall_at_false": r["best_recall_at_false"]["recall"]} for m, r in per.items()}
              for b, per in rep["results"].items()}

@@ -40,11 +40,15 @@ def _report(res: dict, as_json: bool) -> None:
 @recipe_option(COLLECTION_RECIPE)
 @click.option("--image-size", type=click.IntRange(8, 1024), default=None,
               help="Input size of an encoder trained here [32 px].")
+@click.option("--regions/--no-regions", default=True, show_default=True,
+              help="A new index also holds codes of regions of every image (3 x 3 crops keeping 80 % of each "
+                   "side, and the image in a white frame), so that cropped and bordered copies are found; a "
+                   "region match counts 1 bit more than a whole-image match.  An existing index keeps its choice.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")
 def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, minutes, max_images, recipe, image_size,
-                    batch_size, device, as_json):
+                    regions, batch_size, device, as_json):
     """Index every image under IMAGES (recursively) for Hamming search.
 
     Rerunning the same command resumes an interrupted build and indexes only new or
@@ -53,10 +57,12 @@ def build_index_cmd(images, index_dir, model_dir, bits, index_type, epochs, minu
     deletes from) a folder of yours.
     """
     from nacsearch.indexer.build import build_index
+    from nacsearch.regions import RegionConfig
 
     overrides = {k: v for k, v in (("epochs", epochs), ("image_size", image_size), ("minutes", minutes),
                                    ("max_images", max_images), ("recipe", recipe)) if v is not None}
-    res = call(build_index, images, index_dir, model_dir, bits, index_type, batch_size, device, **overrides)
+    res = call(build_index, images, index_dir, model_dir, bits, index_type, batch_size, device,
+               regions=RegionConfig() if regions else None, **overrides)
     _report(res.to_dict(), as_json)
 
 

@@ -72,3 +72,7 @@ def info_cmd(index_dir, as_json):
                f"{m['config']['channels']}x{m['config']['image_size']}px\n"
                f"bit balance {info['mean_bit_balance']} ({info['dead_bits']} dead bits, "
                f"{info['unique_codes']} unique codes)\ndisk        {info['disk_bytes'] / 1e6:.2f} MB")
+    r = info.get("regions")
+    click.echo(f"regions     {r['grid']}x{r['grid']} crops of {r['crop']:g} of each side"
+               f"{' + a white frame' if r['frame'] else ''}, penalty {r['penalty']} bit(s)" if r else
+               "regions     none (whole images only)")

@@ -10,8 +10,8 @@ def _cell(v: float, best: float) -> str:
     return f"**{v:.3f}**" if v == best else f"{v:.3f}"
 
 
-def _headline(report: dict, bits: str) -> list[str]:
-    res = report["results"][bits]
+def _headline(report: dict, bits: str, res: dict | None = None) -> list[str]:
+    res = report["results"][bits] if res is None else res
     budget = report["budget_false_per_query"]
     cols = [("recall@1", lambda r: r["recall@1"]), ("recall@10", lambda r: r["recall@10"]),
             (f"recall at <= {budget:g} false/query", lambda r: r["best_recall_at_false"]["recall"])]
@@ -25,8 +25,8 @@ def _headline(report: dict, bits: str) -> list[str]:
     return lines
 
 
-def _per_edit(report: dict, bits: str) -> list[str]:
-    res = report["results"][bits]
+def _per_edit(report: dict, bits: str, res: dict | None = None) -> list[str]:
+    res = report["results"][bits] if res is None else res
     seen = next(iter(res.values()))["per_edit_recall@1"]
     kinds = [k for k in report["edits"]["kinds"] if k in seen]
     lines = ["| method | " + " | ".join(kinds) + " |", "|---|" + "---|" * len(kinds)]
@@ -46,9 +46,19 @@ def markdown(report: dict) -> str:
            f"learned methods see {report['format']['channels']} channel(s) at {report['format']['image_size']} px.",
            "Ranking by Hamming distance with **pessimistic ties** (an original tied with other images ranks last "
            "among them). Edits and their parameters:", "", f"`{report['edits']['params']}`", ""]
+    if report.get("regions"):
+        r = report["regions"]
+        out += [f"**Regions indexed**: every method's database also holds the codes of {r['grid']} x {r['grid']} crops "
+                f"keeping {r['crop']:g} of each side" + (f" and of the image in a white frame of {r['frame']:g} of its "
+                f"shorter side" if r["frame"] else "") + f" for each original; a copy's distance to an original is "
+                f"the smallest over its codes, a region's counting {r['penalty']} bit(s) more (`{r}`).", ""]
     for bits in (str(b) for b in report["bits"]):
         out += [f"## {bits} bits (best per column in bold)", "", *_headline(report, bits), "",
                 f"### Recall@1 per edit, {bits} bits", "", *_per_edit(report, bits), ""]
+        if report.get("regions"):
+            whole = {m: r["whole_image"] for m, r in report["results"][bits].items()}
+            out += [f"### The same codes without the regions (whole images only), {bits} bits", "",
+                    *_headline(report, bits, whole), "", *_per_edit(report, bits, whole), ""]
     out += [f"Training overrides: `{report['train']}`." if report["train"] else "Training: build-index defaults.",
             f"Total wall time {report.get('wall_s')} s; revision {report['provenance'].get('git_revision')}.", ""]
     return "\n".join(out)

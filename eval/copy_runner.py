@@ -25,8 +25,9 @@ from nacsearch.datasets.imagefolder import folder_format
 from nacsearch.eval.copy_metrics import copy_metrics
 from nacsearch.eval.edits import EditParams, describe_edits
 from nacsearch.eval.neardup import CopySet, build_copy_set
-from nacsearch.imageio import decode_image
+from nacsearch.imageio import decode_image, decode_regions
 from nacsearch.provenance import provenance, write_json
+from nacsearch.regions import RegionConfig, region_images
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +41,35 @@ def decode_copy_set(cs: CopySet, fmt: tuple[int, int]) -> tuple[np.ndarray, np.n
     return tuple(np.stack([decode_image(b, *fmt) for b in part]) for part in (cs.database, cs.queries))
 
 
-class _Inputs:
-    """The copy set decoded once for every method: model arrays (folder rule format) and PIL images."""
+def region_arrays(cs: CopySet, fmt: tuple[int, int], regions: RegionConfig) -> np.ndarray:
+    """``uint8 (N * regions.count, C, S, S)``: each original's regions in turn (:mod:`nacsearch.regions`),
+    decoded as build-index decodes files."""
+    make = lambda im: region_images(im, regions)  # noqa: E731
+    return np.concatenate([decode_regions(b, *fmt, make)[1:] for b in cs.database])
 
-    def __init__(self, cs: CopySet, fmt: tuple[int, int]) -> None:
-        self.cs, self.fmt = cs, fmt
+
+def region_rows(n: int, regions: RegionConfig) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, extra) of :func:`~nacsearch.eval.copy_metrics.copy_ranks` for a database of ``n`` originals'
+    codes followed by ``regions.count`` region codes of each, in order."""
+    owner = np.r_[np.arange(n), np.repeat(np.arange(n), regions.count)]
+    return owner, np.where(np.arange(len(owner)) < n, 0, regions.penalty)
+
+
+class _Inputs:
+    """The copy set decoded once for every method: model arrays (folder rule format) and PIL images, and
+    the regions of every original when the database indexes them."""
+
+    def __init__(self, cs: CopySet, fmt: tuple[int, int], regions: RegionConfig | None = None) -> None:
+        self.cs, self.fmt, self.regions = cs, fmt, regions
+
+    @cached_property
+    def region_arrays(self) -> np.ndarray:
+        return region_arrays(self.cs, self.fmt, self.regions)
+
+    @cached_property
+    def region_pil(self) -> list[Image.Image]:
+        """The same regions as whole PIL images, for the perceptual hashes."""
+        return [r for im in self.pil[0] for r in region_images(im, self.regions)]
 
     @cached_property
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +89,8 @@ class _Inputs:
 
 def _hash(name: str, bits: int, inputs: _Inputs, out: Path, device: str, seed: int, train: dict,
           progress: bool) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(query codes, database codes, timings/diagnostics) for one method."""
+    """(query codes, database codes, timings/diagnostics) for one method; with regions, the database codes
+    are the originals' followed by their regions' (:class:`_Inputs`)."""
     from nacsearch.eval.runner import make_hasher
 
     t = time.perf_counter()
@@ -74,12 +100,14 @@ def _hash(name: str, bits: int, inputs: _Inputs, out: Path, device: str, seed: i
                                  "recipe": COLLECTION_RECIPE, **train.get(name, {})})
     if hasattr(hasher, "encode_pil"):
         db_im, q_im = inputs.pil
-        db, q = hasher.encode_pil(db_im), hasher.encode_pil(q_im)
+        db, q = hasher.encode_pil(db_im + (inputs.region_pil if inputs.regions else [])), hasher.encode_pil(q_im)
         return q, db, {"encode_s": round(time.perf_counter() - t, 2)}
     db_x, q_x = inputs.arrays
-    hasher.fit(db_x, seed)
+    hasher.fit(db_x, seed)  # the originals only, with or without regions
     fit_s = time.perf_counter() - t
     db, q = hasher.encode(db_x), hasher.encode(q_x)
+    if inputs.regions:
+        db = np.concatenate([db, hasher.encode(inputs.region_arrays)])
     info = {"fit_s": round(fit_s, 2), "encode_s": round(time.perf_counter() - t - fit_s, 2)}
     info.update({k: v for k, v in getattr(hasher, "diagnostics", {}).items() if k != "pseudo_labels"})
     return q, db, info
@@ -89,12 +117,14 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
                 split: str = "test", seed: int = 0, n_queries: int = 1000, val_sources: int = 1000,
                 test_sources: int = 3000, device: str = "auto", train: dict | None = None,
                 image_size: int | None = None, params: EditParams = EditParams(), budget: float = 0.1,
-                progress: bool = True, train_seed: int | None = None) -> dict:
+                progress: bool = True, train_seed: int | None = None, regions: RegionConfig | None = None) -> dict:
     """Run the near-duplicate protocol; writes report.json, report.md and plots in ``out_dir``.
 
     ``train`` maps a deep method to overrides of its training recipe (``{"nac": {"minutes": 3}}``).
     ``seed`` draws the collections and edits; ``train_seed`` (default: ``seed``) seeds the learned
     methods' fits, so that a recipe's spread over training seeds is measured on the same copies.
+    ``regions``: every method's database holds the codes of these regions of each original too, a region's
+    distance counting ``regions.penalty`` bits more (:mod:`nacsearch.regions`); methods still fit the originals.
     """
     from nacsearch.eval.copy_report import write_copy_report
 
@@ -110,16 +140,21 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
               "format": {"channels": fmt[0], "image_size": fmt[1]}, "edits": describe_edits(params),
               "bits": bits_list, "methods": methods, "budget_false_per_query": budget,
               "train_seed": seed if train_seed is None else train_seed,
+              "regions": None if regions is None else asdict(regions),
               "train": {k: {kk: asdict(vv) if is_dataclass(vv) else vv for kk, vv in v.items()}
                         for k, v in train.items()},
               "provenance": provenance(), "results": {}}
     t_all = time.perf_counter()
-    inputs = _Inputs(cs, fmt)
+    inputs = _Inputs(cs, fmt, regions)
+    owner, extra = region_rows(len(cs.database), regions) if regions else (None, None)
     for bits in bits_list:
         for name in methods:
             log.info("[neardup] %s %d bits", name, bits)
             q, db, info = _hash(name, bits, inputs, out, device, report["train_seed"], train, progress)
-            res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget)
+            res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget, owner=owner, extra=extra)
+            if regions:  # the same codes without the regions, for comparison
+                whole = copy_metrics(q, db[:len(cs.database)], cs.target, cs.kinds, budget=budget)
+                res["whole_image"] = {k: v for k, v in whole.items() if k != "tradeoff"}
             res["timings"] = info
             report["results"].setdefault(str(bits), {})[name] = res
             log.info("[neardup] %s %d bits: recall@1 %.4f, recall at <= %.2g false/query %.4f", name, bits,

@@ -16,6 +16,7 @@ from nacsearch.indexer.params import IndexParams
 from nacsearch.indexer.index import Index, default_index_dir
 from nacsearch.indexer.layout import INDEX_JSON, MODEL_DIR, SKIPPED, WriterLock, claim_index_dir
 from nacsearch.indexer.pipeline import AddReport, add_images
+from nacsearch.regions import RegionConfig
 
 
 @dataclass(frozen=True)
@@ -58,11 +59,13 @@ def _train_here(images, root: Path, bits: int | None, device: str, progress: boo
 def build_index(images: str | os.PathLike, index_dir: str | os.PathLike | None = None,
                 model_dir: str | os.PathLike | None = None, bits: int | None = None, index_type: str = "flat",
                 batch_size: int = 256, device: str = "auto", progress: bool = True,
-                **train_overrides) -> BuildSummary:
+                regions: RegionConfig | None = RegionConfig(), **train_overrides) -> BuildSummary:
     """Create (or resume) an index of ``images``; trains an encoder first when no model is given.
 
-    An existing index at ``index_dir`` is reopened (validated against ``bits``/``model_dir``)
-    and only new or changed files are encoded -- this is how an interrupted build resumes.
+    ``regions``: a new index also holds the codes of these regions of every image (:mod:`nacsearch.regions`;
+    None: whole images only).  An existing index at ``index_dir`` is reopened (validated against
+    ``bits``/``model_dir``; it keeps the regions it was made with) and only new or changed files are
+    encoded -- this is how an interrupted build resumes.
     ``train_overrides`` go to :func:`nacsearch.recipes.fit` (``epochs``, ``minutes``, ``image_size`` ...).
     """
     from nacsearch.checkpoint import read_meta
@@ -85,7 +88,7 @@ def build_index(images: str | os.PathLike, index_dir: str | os.PathLike | None =
             mbits = read_meta(model_dir)["run"].model.bits
             if bits is not None and bits != mbits:
                 raise ValueError(f"--bits {bits} differs from the model's {mbits} bits")
-            index = Index.create(root, model_dir, IndexParams(index_type=index_type, bits=mbits))
+            index = Index.create(root, model_dir, IndexParams(index_type=index_type, bits=mbits), regions)
     try:
         return _summarise(index, images, batch_size, device, progress, trained=trained)
     finally:

@@ -8,6 +8,11 @@ The links are found with FAISS range search on multi-hash tables built for this 
 (``IndexBinaryMultiHash``, 16-bit tables where the code allows, probed with enough flips to be
 exact, see :mod:`nacsearch.indexer.binary_index`), query chunk by query chunk, and merged into a
 union-find on the fly: memory grows with the codes and the links of one chunk, never n x n.
+
+In an index with regions (:mod:`nacsearch.regions`) two images are also linked when one's whole-image
+code lies within ``r - penalty`` of a region code of the other (the image distance of ``search``: the
+smallest over their codes, a region's counting ``penalty`` bits more), so a crop or a framed copy
+joins its original's group; region codes are not linked to each other.
 """
 from __future__ import annotations
 
@@ -69,23 +74,42 @@ def table_params(bits: int) -> IndexParams:
     return IndexParams("multihash", bits, nhash=nhash, hash_bits=bits // nhash)
 
 
-def duplicate_components(codes: np.ndarray, radius: int, chunk: int = 8192,
-                         progress: bool = False) -> tuple[list[np.ndarray], int]:
+def duplicate_components(codes: np.ndarray, radius: int, chunk: int = 8192, progress: bool = False,
+                         regions: tuple[np.ndarray, np.ndarray, int] | None = None) -> tuple[list[np.ndarray], int]:
     """Connected components (row positions, size >= 2) of the graph linking rows within ``radius``,
-    and the number of links (unordered pairs) found."""
+    and the number of links (unordered pairs) found.  ``regions = (owner, region codes, penalty)``:
+    ``owner[j]`` is the row whose image region code j belongs to (module doc)."""
     codes = C.as_packed(codes)
     n = len(codes)
     uf = UnionFind(n)
-    index = BinaryIndex(table_params(codes.shape[1] * 8))
-    index.add(codes, np.arange(n, dtype=np.int64))
     links = 0
-    for s in tqdm(range(0, n, chunk), desc="duplicates", unit="chunk", disable=not progress, file=sys.stderr,
-                  leave=False):
-        for q, (_, found) in enumerate(index.range_search(codes[s:s + chunk], radius), start=s):
-            for j in found[found > q].tolist():
+    for s, found in _chunks(codes, codes, radius, chunk, progress):
+        for q, (_, rows) in enumerate(found, start=s):
+            for j in rows[rows > q].tolist():
                 links += 1
                 uf.union(q, j)
+    if regions is not None and len(regions[1]) and radius >= regions[2]:
+        owner, rcodes, pen = regions
+        pairs = set()
+        for s, found in _chunks(codes, C.as_packed(rcodes), radius - pen, chunk, progress):
+            for q, (_, rows) in enumerate(found, start=s):
+                pairs.update((min(q, j), max(q, j)) for j in owner[rows].tolist() if j != q)
+        if pairs:
+            a, b = np.array(sorted(pairs)).T
+            new = C.hamming_rows(codes[a], codes[b]) > radius  # pairs the whole codes did not link already
+            for x, y in zip(a[new].tolist(), b[new].tolist()):
+                links += 1
+                uf.union(x, y)
     return uf.groups(), links
+
+
+def _chunks(queries: np.ndarray, base: np.ndarray, radius: int, chunk: int, progress: bool):
+    """(first query row, range-search results) for chunks of ``queries`` against ``base`` (row ids)."""
+    index = BinaryIndex(table_params(base.shape[1] * 8))
+    index.add(base, np.arange(len(base), dtype=np.int64))
+    for s in tqdm(range(0, len(queries), chunk), desc="duplicates", unit="chunk", disable=not progress,
+                  file=sys.stderr, leave=False):
+        yield s, index.range_search(queries[s:s + chunk], radius)
 
 
 @dataclass
@@ -112,12 +136,36 @@ def find_duplicates(index_dir: str | os.PathLike, radius: int = DEFAULT_RADIUS, 
         raise ValueError("radius must be >= 0")
     with Index.open(index_dir, readonly=True) as index:
         ids, codes = index.store.all_codes()
-        comps, links = duplicate_components(codes, radius, progress=progress)
+        regions = None
+        if index.regions is not None:
+            owner_ids, rcodes = index.store.all_region_codes(index.regions.count)
+            keep = np.isin(owner_ids, ids)
+            regions = (np.searchsorted(ids, owner_ids[keep]), rcodes[keep], index.regions.penalty)
+        comps, links = duplicate_components(codes, radius, progress=progress, regions=regions)
         groups = []
         for comp in comps:
             recs = index.store.get_many(ids[comp])
-            dist = C.hamming_rows(codes[comp], np.repeat(codes[comp[:1]], len(comp), axis=0))
+            dist = _to_first(codes, comp, regions)
             groups.append([{"id": int(ids[i]), "path": r.abspath if r else None, "sha256": r.sha256 if r else None,
                             "distance": int(d)}
                            for i, r, d in zip(comp, recs, dist)])
     return DuplicateGroups(int(radius), int(len(ids)), links, groups)
+
+
+def _to_first(codes: np.ndarray, comp: np.ndarray, regions) -> np.ndarray:
+    """Each member's distance to the component's first member (with regions, the image distance: module doc)."""
+    dist = C.hamming_rows(codes[comp], np.repeat(codes[comp[:1]], len(comp), axis=0))
+    if regions is None:
+        return dist
+    owner, rcodes, pen = regions  # owner is sorted: an image's region codes are one run of rows
+
+    def of(row: int) -> np.ndarray:
+        return rcodes[np.searchsorted(owner, row):np.searchsorted(owner, row, side="right")]
+
+    first = comp[0]
+    for m, row in enumerate(comp[1:], start=1):
+        mine, theirs = of(row), of(first)
+        via = [C.hamming_rows(r, np.repeat(codes[o:o + 1], len(r), axis=0)) + pen
+               for r, o in ((mine, first), (theirs, row)) if len(r)]
+        dist[m] = min([int(dist[m])] + [int(v.min()) for v in via])
+    return dist

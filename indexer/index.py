@@ -32,6 +32,7 @@ from nacsearch.indexer.lmdb_file import DATA_FILE
 from nacsearch.indexer.meta import FORMAT, FORMAT_VERSION, check_meta, model_mismatch
 from nacsearch.indexer.store import Store, StoreError
 from nacsearch.provenance import provenance, read_json, write_json
+from nacsearch.regions import RegionConfig
 from nacsearch.safeio import atomic_write_bytes, read_bytes
 
 __all__ = ["Index", "IndexError_", "default_index_dir", "find_index", "FAISS_FILE", "INDEX_JSON", "MODEL_DIR",
@@ -58,6 +59,7 @@ class Index:
         self._lock = None if readonly else WriterLock(root).acquire()
         self.store = Store(root / STORE_DIR, params.bits // 8, readonly=readonly)
         self._model = None
+        self._regions = None  # (BinaryIndex over region codes, ids = row numbers; owner id of each row), built lazily
         try:
             self._check_store()
             self.faiss = self._load_faiss()
@@ -73,8 +75,10 @@ class Index:
 
     # -- lifecycle --------------------------------------------------------------
     @classmethod
-    def create(cls, root: str | os.PathLike, model_dir: str | os.PathLike, params: IndexParams) -> "Index":
-        """Make a new index in a new or empty folder (or one this index owns) with a copy of the model."""
+    def create(cls, root: str | os.PathLike, model_dir: str | os.PathLike, params: IndexParams,
+               regions: RegionConfig | None = None) -> "Index":
+        """Make a new index in a new or empty folder (or one this index owns) with a copy of the model;
+        ``regions``: each image's regions get codes too (:mod:`nacsearch.regions`)."""
         root = Path(root)
         if (root / INDEX_JSON).exists():
             raise IndexError_(f"{root} already holds an index")
@@ -89,6 +93,7 @@ class Index:
                     "model": {"sha256": model_meta["weights_sha256"], "source": str(Path(model_dir).resolve()),
                               "config": model_meta["config"]["model"], "objective": model_meta["config"]["objective"]},
                     "counts": {"records": 0, "faiss_ntotal": 0, "id_sum": 0, "next_id": 0},
+                    "regions": None if regions is None else dataclasses.asdict(regions),
                     "provenance": provenance()}
             write_json(root / INDEX_JSON, meta)
             return cls(root, meta, params)
@@ -134,6 +139,7 @@ class Index:
             raise IndexError_(f"{self.root}: the index was rebuilt with another model or parameters; reopen it")
         old = self.meta
         self.meta = meta
+        self._regions = None
         try:
             self._check_store()
             self.faiss = self._load_faiss()
@@ -240,10 +246,33 @@ class Index:
                 raise IndexError_(str(e)) from None
         return self._model
 
+    # -- regions ---------------------------------------------------------------------
+    @property
+    def regions(self) -> RegionConfig | None:
+        """The regions each image's codes cover besides the whole image (None: the whole image only)."""
+        return None if self.meta.get("regions") is None else RegionConfig(**self.meta["regions"])
+
+    def region_index(self) -> tuple[BinaryIndex, np.ndarray]:
+        """(FAISS index over every stored region code, ids = row numbers; the image id of each row), built
+        from LMDB on first use after opening or changing the index (flat, or the index's hash tables)."""
+        if self._regions is None:
+            owner, codes = self.store.all_region_codes(self.regions.count)
+            kind = "flat" if self.params.index_type == "ivf" else self.params.index_type
+            index = BinaryIndex(dataclasses.replace(self.params, index_type=kind))
+            if len(owner):
+                index.add(codes, np.arange(len(owner), dtype=np.int64))
+            self._regions = (index, owner)
+        return self._regions
+
     # -- mutation ------------------------------------------------------------------
-    def add_codes(self, records, codes: np.ndarray, replace: dict[str, int] | None = None) -> np.ndarray:
-        """One atomic LMDB batch, then the FAISS add (an untrained IVF waits for :meth:`sync`)."""
-        ids = self.store.add(records, codes, replace)
+    def add_codes(self, records, codes: np.ndarray, replace: dict[str, int] | None = None,
+                  regions: np.ndarray | None = None) -> np.ndarray:
+        """One atomic LMDB batch, then the FAISS add (an untrained IVF waits for :meth:`sync`);
+        ``regions`` ``(n, R, bits/8)``: the images' region codes, required exactly when the index has regions."""
+        if (regions is None) != (self.regions is None):
+            raise IndexError_(f"{self.root}: region codes are {'required' if self.regions else 'not used'} here")
+        self._regions = None
+        ids = self.store.add(records, codes, replace, regions)
         if replace:
             self.faiss.remove(np.fromiter(replace.values(), dtype=np.int64))
         if self.params.index_type != "ivf" or self.faiss.ivf is not None:
@@ -253,6 +282,7 @@ class Index:
     def remove(self, ids) -> int:
         """Delete ids from LMDB and FAISS; returns how many records were deleted."""
         ids = np.asarray(list(ids), dtype=np.int64)
+        self._regions = None
         n = self.store.delete(ids)
         self.faiss.remove(ids)
         self.sync()
@@ -273,7 +303,8 @@ class Index:
                 "model": {k: self.meta["model"][k] for k in ("sha256", "config", "objective")},
                 "mean_bit_balance": None if bal is None else bal["mean_balance"],
                 "dead_bits": None if bal is None else bal["dead_bits"],
-                "unique_codes": None if bal is None else bal["unique_codes"], "disk_bytes": disk}
+                "unique_codes": None if bal is None else bal["unique_codes"], "disk_bytes": disk,
+                "regions": self.meta.get("regions")}
 
 
 def find_index(start: str | os.PathLike) -> Path:

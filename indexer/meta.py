@@ -5,6 +5,7 @@ from pathlib import Path
 
 from nacsearch.indexer.params import IndexParams
 from nacsearch.indexer.layout import INDEX_JSON, IndexError_
+from nacsearch.regions import RegionConfig
 
 FORMAT, FORMAT_VERSION = "nacsearch-index", 1
 
@@ -24,6 +25,11 @@ def check_meta(root: Path, meta) -> IndexParams:
     for key in ("records", "faiss_ntotal", "id_sum"):
         if not isinstance(c.get(key), int) or isinstance(c.get(key), bool) or c[key] < 0:
             raise IndexError_(f"{where}: counts.{key} is not a non-negative integer")
+    try:
+        if meta.get("regions") is not None:  # absent in indexes made before regions existed
+            RegionConfig(**meta["regions"])
+    except (TypeError, ValueError) as e:
+        raise IndexError_(f"{where}: invalid regions: {e}") from None
     try:
         return IndexParams(**meta["params"])
     except (TypeError, ValueError) as e:

@@ -18,6 +18,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from nacsearch.indexer.index import SKIPPED, Index
 from nacsearch.indexer.manage import prune_missing
 from nacsearch.indexer.plan import Todo, plan_files, split_moved
 from nacsearch.indexer.store import Record
+from nacsearch.regions import RegionConfig, region_images
 from nacsearch.safeio import append_lines
 
 
@@ -57,10 +59,10 @@ class AddReport:
                 "images_per_s": round(self.images_per_s, 1)}
 
 
-def _decode(item: Todo, channels: int, size: int):
+def _decode(item: Todo, channels: int, size: int, regions: RegionConfig | None = None):
     path, st, old = item
     try:
-        arr, data = read_image(path, channels, size)
+        arr, data = read_image(path, channels, size, None if regions is None else partial(region_images, cfg=regions))
     except ImageError as e:
         return None, skip_row(path, e)
     rec = Record(path=str(path), abspath=os.path.abspath(path), size=st.st_size, mtime_ns=st.st_mtime_ns,
@@ -82,14 +84,15 @@ def add_images(index: Index, images: str | os.PathLike, batch_size: int = 256, d
     bar = tqdm(total=len(todo), desc="index", unit="img", file=sys.stderr, disable=not progress, dynamic_ncols=True)
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for start in range(0, len(todo), batch_size):
-            results = list(pool.map(lambda it: _decode(it, mcfg.channels, mcfg.image_size), todo[start:start + batch_size]))
+            results = list(pool.map(lambda it: _decode(it, mcfg.channels, mcfg.image_size, index.regions),
+                                    todo[start:start + batch_size]))
             report.skipped += [bad for _, bad in results if bad is not None]
             good, moves = split_moved(index, [ok for ok, _ in results if ok is not None])
             report.moved += index.store.move(moves)
             if good:
-                codes = encode_images(model, np.stack([g[1] for g in good]), dev, batch_size)
+                codes, regions = _encode(model, [g[1] for g in good], dev, batch_size, index.regions)
                 replace = {g[0].abspath: g[2] for g in good if g[2] is not None}
-                index.add_codes([g[0] for g in good], codes, replace or None)
+                index.add_codes([g[0] for g in good], codes, replace or None, regions)
                 report.added += len(good)
                 report.replaced += len(replace)
             bar.update(len(results))
@@ -99,6 +102,16 @@ def add_images(index: Index, images: str | os.PathLike, batch_size: int = 256, d
     index.sync()
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _encode(model, arrays: list[np.ndarray], dev, batch_size: int, regions: RegionConfig | None):
+    """(codes (n, bits/8), region codes (n, R, bits/8) or None) of decoded images (each ``(C, S, S)``, or
+    ``(1 + R, C, S, S)`` with regions)."""
+    if regions is None:
+        return encode_images(model, np.stack(arrays), dev, batch_size), None
+    every = encode_images(model, np.concatenate(arrays), dev, batch_size)  # (n * (1 + R), bits/8)
+    every = every.reshape(len(arrays), 1 + regions.count, -1)
+    return np.ascontiguousarray(every[:, 0]), np.ascontiguousarray(every[:, 1:])
 
 
 def _write_skipped(path: Path, rows: list[dict]) -> None:

@@ -39,25 +39,54 @@ def search_codes(index: Index, codes: np.ndarray, k: int = 10, radius: int | Non
 
     Results are ordered by (distance, id).  With ``radius``, ``k`` caps the hits (0 = no cap).
     ``k`` beyond the index size returns everything; a radius beyond the code length is the code length.
+    In an index with regions an image's distance is the smallest over its codes, a region's counting
+    ``regions.penalty`` bits more (:mod:`nacsearch.regions`); an image is listed once.
     """
     if radius is not None:
         found = index.faiss.range_search(codes, radius)
-        if k:
-            found = [(d[:k], i[:k]) for d, i in found]
     else:
         dist, ids = index.faiss.search(codes, k)
-        found = []
-        for d, i in zip(dist, ids):
-            keep = i >= 0
-            d, i = d[keep], i[keep]
-            order = np.lexsort((i, d))
-            found.append((d[order], i[order]))
+        found = [(d[i >= 0], i[i >= 0]) for d, i in zip(dist, ids)]
+    if index.regions is not None:
+        found = [_nearest_per_image(w, r) for w, r in zip(found, _region_hits(index, codes, k, radius))]
+    else:
+        found = [_ordered(d, i) for d, i in found]
+    if k:
+        found = [(d[:k], i[:k]) for d, i in found]
     out = []
     for d, i in found:
         recs = index.store.get_many(i)
         out.append([Hit(r + 1, int(dd), int(ii), rec.abspath, rec.sha256)
                     for r, (dd, ii, rec) in enumerate(zip(d, i, recs)) if rec is not None])
     return out
+
+
+def _ordered(d: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    order = np.lexsort((i, d))  # by distance, then id
+    return d[order], i[order]
+
+
+def _region_hits(index: Index, codes: np.ndarray, k: int, radius: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per query: (distance + penalty, image id) of its region-code hits; k-NN asks for k x regions rows, enough
+    for k distinct images."""
+    regions, pen = index.regions, index.regions.penalty
+    rindex, owner = index.region_index()
+    if radius is not None:
+        if radius < pen or rindex.ntotal == 0:
+            return [(np.zeros(0, np.int32), np.zeros(0, np.int64)) for _ in range(len(codes))]
+        found = rindex.range_search(codes, radius - pen)
+    else:
+        dist, rows = rindex.search(codes, k * regions.count) if rindex.ntotal else (
+            np.zeros((len(codes), 0), np.int32), np.zeros((len(codes), 0), np.int64))
+        found = [(d[r >= 0], r[r >= 0]) for d, r in zip(dist, rows)]
+    return [(d + pen, owner[r]) for d, r in found]
+
+
+def _nearest_per_image(whole: tuple[np.ndarray, np.ndarray], region: tuple[np.ndarray, np.ndarray]):
+    """Each image once, at the smaller of its distances, ordered by (distance, id)."""
+    d, i = _ordered(np.concatenate([whole[0], region[0]]), np.concatenate([whole[1], region[1]]))
+    first = np.sort(np.unique(i, return_index=True)[1])
+    return d[first], i[first]
 
 
 def query_files(images: list[str | os.PathLike], index_dir: str | os.PathLike | None = None, k: int = 10,

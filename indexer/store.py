@@ -4,6 +4,8 @@ Sub-databases (keys are fixed-width big-endian so LMDB's byte order is id order)
 
 * ``records``: id (8 bytes) -> JSON {path, abspath, size, mtime_ns, sha256, labels?, meta?}
 * ``codes``:   id (8 bytes) -> packed code bytes (``bits/8``)
+* ``regions``: id (8 bytes) -> the packed codes of the image's regions, one after another (only in an
+  index that indexes regions, :mod:`nacsearch.regions`)
 * ``paths``:   SHA-256 of the absolute path's bytes (``os.fsencode``) -> id.  Hashing keeps
   the key within LMDB's 511-byte limit for any path the OS allows, and any file name
   (not valid UTF-8, newlines, ...) round-trips: JSON holds the path as text with
@@ -116,6 +118,10 @@ class Store:
             create = not self.readonly
             self._dbs = {name: self._env.open_db(name.encode(), create=create)
                          for name in ("records", "codes", "paths", "sha", "meta")}
+            try:  # a store written before regions existed has no such table (read-only: none is made)
+                self._dbs["regions"] = self._env.open_db(b"regions", create=create)
+            except lmdb.NotFoundError:
+                self._dbs["regions"] = None
             if not self.readonly:
                 self._migrate()
         return self._env
@@ -193,14 +199,20 @@ class Store:
                              f"'nacsearch remove {key_id(k)}' or rebuild the index") from None
 
     # -- writes --------------------------------------------------------------
-    def add(self, records: list[Record], codes: np.ndarray, replace: dict[str, int] | None = None) -> np.ndarray:
+    def add(self, records: list[Record], codes: np.ndarray, replace: dict[str, int] | None = None,
+            regions: np.ndarray | None = None) -> np.ndarray:
         """Insert records with their packed codes ``(n, code_bytes)``; returns the new ids (int64).
 
-        ``replace`` maps abspath -> old id to delete in the same transaction (changed files).
+        ``replace`` maps abspath -> old id to delete in the same transaction (changed files);
+        ``regions`` (``(n, R, code_bytes)``) are the records' region codes, stored with them.
         """
         codes = np.ascontiguousarray(codes, dtype=np.uint8)
         if codes.shape != (len(records), self.code_bytes):
             raise ValueError(f"codes {codes.shape} do not match {len(records)} records of {self.code_bytes} bytes")
+        if regions is not None:
+            regions = np.ascontiguousarray(regions, dtype=np.uint8)
+            if regions.ndim != 3 or regions.shape[0] != len(records) or regions.shape[2] != self.code_bytes:
+                raise ValueError(f"region codes {regions.shape} do not match {len(records)} records")
 
         def fn(txn):
             if replace:
@@ -213,6 +225,8 @@ class Store:
                     raise ValueError(f"{rec.abspath!r} is already indexed")
                 txn.put(k, rec.to_json(), db=self.db("records"))
                 txn.put(k, code.tobytes(), db=self.db("codes"))
+                if regions is not None:
+                    txn.put(k, regions[i - start].tobytes(), db=self.db("regions"))
                 txn.put(path_key(rec.abspath), k, db=self.db("paths"))
                 txn.put(bytes.fromhex(rec.sha256) + k, b"", db=self.db("sha"))
             self._bump(txn, len(records), int(ids.sum()), next_id=start + len(records))
@@ -251,6 +265,8 @@ class Store:
                 continue
             txn.delete(k, db=self.db("records"))
             txn.delete(k, db=self.db("codes"))
+            if self.db("regions") is not None:
+                txn.delete(k, db=self.db("regions"))
             try:
                 rec = self._record(k, raw)
             except StoreError:  # a damaged record can still be removed; sweep its keys by value
@@ -328,6 +344,21 @@ class Store:
             items = list(cur.iternext())
         ids = np.fromiter((key_id(k) for k, _ in items), dtype=np.int64, count=len(items))
         codes = np.frombuffer(b"".join(v for _, v in items), dtype=np.uint8).reshape(len(items), self.code_bytes)
+        return ids, codes.copy()
+
+    def all_region_codes(self, per_image: int) -> tuple[np.ndarray, np.ndarray]:
+        """(owner ids int64 (m,), packed codes uint8 (m, code_bytes)): every stored region code in id order,
+        ``per_image`` for each image; raises :class:`StoreError` when an image's entry has another length."""
+        if self.db("regions") is None:
+            return np.zeros(0, np.int64), np.zeros((0, self.code_bytes), np.uint8)
+        with self.read() as txn, txn.cursor(db=self.db("regions")) as cur:
+            items = list(cur.iternext())
+        width = per_image * self.code_bytes
+        bad = next((key_id(k) for k, v in items if len(v) != width), None)
+        if bad is not None:
+            raise StoreError(f"{self.path}: the region codes of id {bad} are damaged; rebuild the index")
+        ids = np.repeat(np.fromiter((key_id(k) for k, _ in items), dtype=np.int64, count=len(items)), per_image)
+        codes = np.frombuffer(b"".join(v for _, v in items), dtype=np.uint8).reshape(len(ids), self.code_bytes)
         return ids, codes.copy()
 
     def iter_records(self) -> Iterable[tuple[int, Record]]:

@@ -110,6 +110,17 @@ def decode_image(data: bytes, channels: int, size: int, max_pixels: int = MAX_PI
     return _decode(data, 4 * size, max_pixels, lambda img: to_model_array(img, channels, size))
 
 
+def decode_regions(data: bytes, channels: int, size: int, regions: Callable[[Image.Image], list[Image.Image]],
+                   max_pixels: int = MAX_PIXELS) -> np.ndarray:
+    """``uint8 (1 + R, channels, size, size)``: the image exactly as :func:`decode_image` decodes it, then
+    the ``R`` images ``regions`` makes of it (from the same bounded decode, alpha on white, L or RGB)."""
+    def finish(img: Image.Image) -> np.ndarray:
+        img = flatten_alpha(to_8bit(img)).convert("L" if channels == 1 else "RGB")
+        return np.stack([to_model_array(im, channels, size) for im in (img, *regions(img))])
+
+    return _decode(data, 4 * size, max_pixels, finish)
+
+
 def thumbnail_jpeg(data: bytes, side: int = 192, max_pixels: int = MAX_PIXELS, quality: int = 85) -> bytes:
     """Image bytes -> a JPEG whose longer side is at most ``side`` (:func:`decode_pil`); raises :class:`ImageError`."""
     out = io.BytesIO()
@@ -206,8 +217,10 @@ def _reduce_jpeg(img: Image.Image, min_side: int) -> None:
         img.draft(img.mode, (max(1, int(w * scale)), max(1, int(h * scale))))
 
 
-def read_image(path: str | os.PathLike, channels: int, size: int) -> tuple[np.ndarray, bytes]:
-    """Read a file once and decode it: (``uint8 (C, S, S)``, the file's bytes).
+def read_image(path: str | os.PathLike, channels: int, size: int,
+               regions: Callable[[Image.Image], list[Image.Image]] | None = None) -> tuple[np.ndarray, bytes]:
+    """Read a file once and decode it: (``uint8 (C, S, S)``, the file's bytes); with ``regions``, the array
+    is ``(1 + R, C, S, S)``, the image then its regions (:func:`decode_regions`).
 
     Every failure, an unreadable or vanished file included (reason ``unreadable``), raises
     :class:`ImageError`; this is the one path training, indexing and queries decode through.
@@ -216,6 +229,8 @@ def read_image(path: str | os.PathLike, channels: int, size: int) -> tuple[np.nd
         data = Path(path).read_bytes()
     except OSError as e:
         raise ImageError.unreadable(e) from None
+    if regions is not None:
+        return decode_regions(data, channels, size, regions), data
     return decode_image(data, channels, size), data
 
 

@@ -106,6 +106,29 @@ def test_tradeoff_hand_computed():
     assert best_recall_at_false(c, 0.5)["recall"] == 1.0 and best_recall_at_false(c, 0.5)["radius"] == 1
 
 
+def test_several_codes_per_original_count_the_nearest_and_rank_originals():
+    # originals 0 and 1 own two rows each (rows interleaved), original 2 one row
+    db = _codes([[0] * 8, [1] * 8, [1, 1] + [0] * 6, [0] * 7 + [1], [1] * 4 + [0] * 4])
+    owner = np.array([0, 1, 1, 0, 2])
+    q = _codes([[1] * 8, [1] + [0] * 7])
+    ranks, dist, cum = copy_ranks(q, db, np.array([1, 2]), owner=owner)
+    # q0 -> original 1 via row 1 at 0 (original 0: min(8, 7) = 7; original 2: 4): rank 1.
+    # q1 -> original 2 at 3; original 0 at min(1, 2) = 1, original 1 at min(7, 1) = 1: rank 3.
+    assert ranks.tolist() == [1, 3] and dist.tolist() == [0, 3]
+    assert cum[1, :4].tolist() == [0, 2, 2, 3]  # originals, not rows, within r = 0..3
+    # each original's second row costs one bit more: q1 -> original 0 at min(1, 2 + 1), original 1 at min(7, 1 + 1)
+    ranks, dist, cum = copy_ranks(q, db, np.array([1, 2]), owner=owner, extra=np.array([0, 0, 1, 1, 0]))
+    assert ranks.tolist() == [1, 3] and dist.tolist() == [0, 3] and cum[1, :4].tolist() == [0, 1, 2, 3]
+    # one row per original reproduces the plain call
+    plain = copy_ranks(q, db[[0, 1, 4]], np.array([1, 2]))
+    same = copy_ranks(q, db[[0, 1, 4]], np.array([1, 2]), owner=np.array([0, 1, 2]))
+    assert all(np.array_equal(a, b) for a, b in zip(plain, same))
+    with pytest.raises(ValueError, match="owner"):
+        copy_ranks(q, db, np.array([1, 2]), owner=np.array([0, 1, 1, 0, 3]))  # original 2 owns no row
+    with pytest.raises(ValueError, match="extra"):
+        copy_ranks(q, db, np.array([1, 2]), owner=owner, extra=np.array([0, 0, -1, 1, 0]))
+
+
 def test_distinct_drops_copies_and_blanks():
     imgs = [_picture(seed=0), _picture(seed=1), _picture(seed=0).resize((90, 70)), Image.new("RGB", (50, 50), "white"),
             apply_edit("brightness_contrast", _picture(seed=1), 3)]
@@ -136,7 +159,11 @@ def test_cli_neardup_report(tmp_path):
     assert rep["set"]["queries"] == 16 and rep["set"]["database"] == 18  # 24 sources: 6 for validation
     assert got["results"]["64"]["dhash"]["recall@1"] == rep["results"]["64"]["dhash"]["recall@1"]
     assert set(rep["results"]["64"]["itq"]["per_edit_recall@1"]) == set(EDITS)
-    assert "pessimistic" in (out / "report.md").read_text()
+    assert "pessimistic" in (out / "report.md").read_text() and rep["regions"]["penalty"] == 1  # build-index's
+    r = CliRunner().invoke(cli, ["eval", "--protocol", "neardup", "--images", str(folder), "--methods", "dhash",
+                                 "--queries", "16", "--no-regions", "--out", str(tmp_path / "whole"), "--json"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "whole" / "report.json").read_text())["regions"] is None
     r = CliRunner().invoke(cli, ["eval", "--protocol", "neardup", "--out", str(out)])
     assert r.exit_code != 0 and "--images" in r.output
 
@@ -164,3 +191,33 @@ def test_train_seed_reaches_the_fits_only(tmp_path, monkeypatch):
     assert seeds == [0, 5] and [r["train_seed"] for r in reps] == [0, 5]
     assert reps[0]["set"] == reps[1]["set"]
     assert "training seed 5" in (tmp_path / "r1" / "report.md").read_text()
+
+
+def test_regions_reach_every_method_and_an_unreachable_penalty_changes_nothing(tmp_path):
+    """With regions the database holds 1 + count codes per original; a penalty of the code length makes a
+    region never nearer than the whole image, so every figure but the code count is the plain run's."""
+    from nacsearch.eval.copy_runner import run_neardup
+    from nacsearch.regions import RegionConfig
+
+    folder = tmp_path / "photos"
+    for s in range(24):
+        write_png(folder / f"img{s:02d}.png", np.asarray(_picture(seed=s)))
+    kw = dict(seed=0, n_queries=16, progress=False)
+    plain = run_neardup(folder, [64], ["dhash", "itq"], tmp_path / "plain", **kw)
+    never = run_neardup(folder, [64], ["dhash", "itq"], tmp_path / "never", regions=RegionConfig(penalty=64), **kw)
+    near = run_neardup(folder, [64], ["dhash"], tmp_path / "near", regions=RegionConfig(penalty=0), **kw)
+    assert never["regions"]["penalty"] == 64 and plain["regions"] is None
+    for m in ("dhash", "itq"):
+        a, b = plain["results"]["64"][m], never["results"]["64"][m]
+        assert {k: v for k, v in a.items() if k not in ("timings", "distinct_database_codes", "whole_image")} == \
+               {k: v for k, v in b.items() if k not in ("timings", "distinct_database_codes", "whole_image")}
+        assert b["distinct_database_codes"] > a["distinct_database_codes"]
+    # free regions can only bring originals nearer: each copy's distance to its original never grows
+    d_plain, d_near = (r["results"]["64"]["dhash"]["tradeoff"]["recall"] for r in (plain, near))
+    assert all(n >= p for n, p in zip(d_near, d_plain)) and d_near != d_plain
+    assert "Regions indexed" in (tmp_path / "near" / "report.md").read_text()
+    # beside the figures with regions, the same codes' figures without them: the plain run's
+    whole = near["results"]["64"]["dhash"]["whole_image"]
+    assert whole["recall@1"] == plain["results"]["64"]["dhash"]["recall@1"]
+    assert whole["per_edit_recall@1"] == plain["results"]["64"]["dhash"]["per_edit_recall@1"]
+    assert "without the regions" in (tmp_path / "near" / "report.md").read_text()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The near-duplicate report's second, harder set: a seeded sample of 10,000 Fashion-MNIST images
 # (Debian's dataset-fashion-mnist, train and test pooled) written as 28 px grayscale PNGs, then the
-# same protocol as run.sh (64 bits, build-index's defaults, 2 CPU cores, one process at a time).
+# same protocol as run.sh (64 bits, build-index's defaults, regions included, 2 CPU cores, one process at a time).
 # Usage: bash benchmarks/neardup/fashion-mnist.sh [DIR]
 set -euo pipefail
 dir=${1:-/tmp/nacsearch-neardup-fmnist}
