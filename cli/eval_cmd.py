@@ -46,7 +46,7 @@ def _int_list(ctx, param, value: str) -> list[int]:
 @click.option("--queries", type=click.IntRange(1), default=1000, show_default=True, help="neardup: edited copies.")
 @click.option("--regions/--no-regions", default=True, show_default=True,
               help="neardup: every method's database also holds codes of regions of each original (3 x 3 crops "
-                   "keeping 80 % of each side, and the image in a white frame), a region match counting 1 bit "
+                   "keeping 80 % of each side, and the image in a white frame), a crop's match counting 3 bits "
                    "more than a whole-image match, as build-index's indexes do; methods still train on the "
                    "originals; the report gives the whole-image figures beside them.")
 @click.option("--train-on", type=click.Choice(["train", "database"]), default="train", show_default=True,

@@ -43,7 +43,7 @@ def _report(res: dict, as_json: bool) -> None:
 @click.option("--regions/--no-regions", default=True, show_default=True,
               help="A new index also holds codes of regions of every image (3 x 3 crops keeping 80 % of each "
                    "side, and the image in a white frame), so that cropped and bordered copies are found; a "
-                   "region match counts 1 bit more than a whole-image match.  An existing index keeps its choice.")
+                   "crop's match counts 3 bits more than a whole-image match.  An existing index keeps its choice.")
 @click.option("--batch-size", type=click.IntRange(1), default=256, show_default=True)
 @device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the build report as JSON.")

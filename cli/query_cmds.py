@@ -73,6 +73,6 @@ def info_cmd(index_dir, as_json):
                f"bit balance {info['mean_bit_balance']} ({info['dead_bits']} dead bits, "
                f"{info['unique_codes']} unique codes)\ndisk        {info['disk_bytes'] / 1e6:.2f} MB")
     r = info.get("regions")
-    click.echo(f"regions     {r['grid']}x{r['grid']} crops of {r['crop']:g} of each side"
-               f"{' + a white frame' if r['frame'] else ''}, penalty {r['penalty']} bit(s)" if r else
-               "regions     none (whole images only)")
+    frame = f" + a white frame (+{r.get('frame_penalty', 0)} bits)" if r and r["frame"] else ""
+    click.echo(f"regions     {r['grid']}x{r['grid']} crops of {r['crop']:g} of each side (+{r['penalty']} bits){frame}"
+               if r else "regions     none (whole images only)")

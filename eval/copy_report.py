@@ -51,7 +51,8 @@ def markdown(report: dict) -> str:
         out += [f"**Regions indexed**: every method's database also holds the codes of {r['grid']} x {r['grid']} crops "
                 f"keeping {r['crop']:g} of each side" + (f" and of the image in a white frame of {r['frame']:g} of its "
                 f"shorter side" if r["frame"] else "") + f" for each original; a copy's distance to an original is "
-                f"the smallest over its codes, a region's counting {r['penalty']} bit(s) more (`{r}`).", ""]
+                f"the smallest over its codes, a crop's counting {r['penalty']} bit(s) more and the framed image's "
+                f"{r.get('frame_penalty', 0)} (`{r}`).", ""]
     for bits in (str(b) for b in report["bits"]):
         out += [f"## {bits} bits (best per column in bold)", "", *_headline(report, bits), "",
                 f"### Recall@1 per edit, {bits} bits", "", *_per_edit(report, bits), ""]

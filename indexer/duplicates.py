@@ -11,8 +11,8 @@ union-find on the fly: memory grows with the codes and the links of one chunk, n
 
 In an index with regions (:mod:`nacsearch.regions`) two images are also linked when one's whole-image
 code lies within ``r - penalty`` of a region code of the other (the image distance of ``search``: the
-smallest over their codes, a region's counting ``penalty`` bits more), so a crop or a framed copy
-joins its original's group; region codes are not linked to each other.
+smallest over their codes, a region's counting its penalty more), so a crop or a framed copy joins its
+original's group; region codes are not linked to each other.
 """
 from __future__ import annotations
 
@@ -75,10 +75,10 @@ def table_params(bits: int) -> IndexParams:
 
 
 def duplicate_components(codes: np.ndarray, radius: int, chunk: int = 8192, progress: bool = False,
-                         regions: tuple[np.ndarray, np.ndarray, int] | None = None) -> tuple[list[np.ndarray], int]:
+                         regions: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> tuple[list[np.ndarray], int]:
     """Connected components (row positions, size >= 2) of the graph linking rows within ``radius``,
-    and the number of links (unordered pairs) found.  ``regions = (owner, region codes, penalty)``:
-    ``owner[j]`` is the row whose image region code j belongs to (module doc)."""
+    and the number of links (unordered pairs) found.  ``regions = (owner, region codes, penalties)``:
+    ``owner[j]`` is the row whose image region code j belongs to, ``penalties[j]`` what it adds (module doc)."""
     codes = C.as_packed(codes)
     n = len(codes)
     uf = UnionFind(n)
@@ -88,19 +88,29 @@ def duplicate_components(codes: np.ndarray, radius: int, chunk: int = 8192, prog
             for j in rows[rows > q].tolist():
                 links += 1
                 uf.union(q, j)
-    if regions is not None and len(regions[1]) and radius >= regions[2]:
-        owner, rcodes, pen = regions
-        pairs = set()
-        for s, found in _chunks(codes, C.as_packed(rcodes), radius - pen, chunk, progress):
+    pairs = set()
+    for owner, rcodes, pen in _penalty_groups(regions):
+        if radius < pen:
+            continue
+        for s, found in _chunks(codes, rcodes, radius - pen, chunk, progress):
             for q, (_, rows) in enumerate(found, start=s):
                 pairs.update((min(q, j), max(q, j)) for j in owner[rows].tolist() if j != q)
-        if pairs:
-            a, b = np.array(sorted(pairs)).T
-            new = C.hamming_rows(codes[a], codes[b]) > radius  # pairs the whole codes did not link already
-            for x, y in zip(a[new].tolist(), b[new].tolist()):
-                links += 1
-                uf.union(x, y)
+    if pairs:
+        a, b = np.array(sorted(pairs)).T
+        new = C.hamming_rows(codes[a], codes[b]) > radius  # pairs the whole codes did not link already
+        for x, y in zip(a[new].tolist(), b[new].tolist()):
+            links += 1
+            uf.union(x, y)
     return uf.groups(), links
+
+
+def _penalty_groups(regions) -> list[tuple[np.ndarray, np.ndarray, int]]:
+    """(owner, packed codes, penalty) of the region rows of each penalty."""
+    if regions is None or not len(regions[1]):
+        return []
+    owner, rcodes, pens = regions
+    pens = np.asarray(pens)
+    return [(owner[pens == p], C.as_packed(rcodes)[pens == p], int(p)) for p in np.unique(pens)]
 
 
 def _chunks(queries: np.ndarray, base: np.ndarray, radius: int, chunk: int, progress: bool):
@@ -140,7 +150,8 @@ def find_duplicates(index_dir: str | os.PathLike, radius: int = DEFAULT_RADIUS, 
         if index.regions is not None:
             owner_ids, rcodes = index.store.all_region_codes(index.regions.count)
             keep = np.isin(owner_ids, ids)
-            regions = (np.searchsorted(ids, owner_ids[keep]), rcodes[keep], index.regions.penalty)
+            pens = np.tile(np.asarray(index.regions.penalties), len(owner_ids) // index.regions.count)
+            regions = (np.searchsorted(ids, owner_ids[keep]), rcodes[keep], pens[keep])
         comps, links = duplicate_components(codes, radius, progress=progress, regions=regions)
         groups = []
         for comp in comps:
@@ -157,15 +168,14 @@ def _to_first(codes: np.ndarray, comp: np.ndarray, regions) -> np.ndarray:
     dist = C.hamming_rows(codes[comp], np.repeat(codes[comp[:1]], len(comp), axis=0))
     if regions is None:
         return dist
-    owner, rcodes, pen = regions  # owner is sorted: an image's region codes are one run of rows
+    owner, rcodes, pens = regions  # owner is sorted: an image's region codes are one run of rows
 
-    def of(row: int) -> np.ndarray:
-        return rcodes[np.searchsorted(owner, row):np.searchsorted(owner, row, side="right")]
+    def of(row: int) -> slice:
+        return slice(np.searchsorted(owner, row), np.searchsorted(owner, row, side="right"))
 
     first = comp[0]
     for m, row in enumerate(comp[1:], start=1):
-        mine, theirs = of(row), of(first)
-        via = [C.hamming_rows(r, np.repeat(codes[o:o + 1], len(r), axis=0)) + pen
-               for r, o in ((mine, first), (theirs, row)) if len(r)]
+        via = [C.hamming_rows(rcodes[r], np.repeat(codes[o:o + 1], r.stop - r.start, axis=0)) + pens[r]
+               for r, o in ((of(row), first), (of(first), row)) if r.stop > r.start]
         dist[m] = min([int(dist[m])] + [int(v.min()) for v in via])
     return dist

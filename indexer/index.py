@@ -252,16 +252,22 @@ class Index:
         """The regions each image's codes cover besides the whole image (None: the whole image only)."""
         return None if self.meta.get("regions") is None else RegionConfig(**self.meta["regions"])
 
-    def region_index(self) -> tuple[BinaryIndex, np.ndarray]:
-        """(FAISS index over every stored region code, ids = row numbers; the image id of each row), built
-        from LMDB on first use after opening or changing the index (flat, or the index's hash tables)."""
+    def region_index(self) -> list[tuple[BinaryIndex, np.ndarray, int]]:
+        """Per penalty of :meth:`RegionConfig.slots_by_penalty`: (FAISS index over those region codes, ids = row
+        numbers; the image id of each row; the penalty), built from LMDB on first use after opening or changing
+        the index (flat, or the index's hash tables)."""
         if self._regions is None:
-            owner, codes = self.store.all_region_codes(self.regions.count)
+            cfg = self.regions
+            owner, codes = self.store.all_region_codes(cfg.count)
+            slot = np.arange(len(owner)) % cfg.count  # rows are image after image, regions in order
             kind = "flat" if self.params.index_type == "ivf" else self.params.index_type
-            index = BinaryIndex(dataclasses.replace(self.params, index_type=kind))
-            if len(owner):
-                index.add(codes, np.arange(len(owner), dtype=np.int64))
-            self._regions = (index, owner)
+            self._regions = []
+            for pen, slots in cfg.slots_by_penalty().items():
+                rows = np.flatnonzero(np.isin(slot, slots))
+                index = BinaryIndex(dataclasses.replace(self.params, index_type=kind))
+                if len(rows):
+                    index.add(codes[rows], np.arange(len(rows), dtype=np.int64))
+                self._regions.append((index, owner[rows], pen))
         return self._regions
 
     # -- mutation ------------------------------------------------------------------

@@ -39,8 +39,8 @@ def search_codes(index: Index, codes: np.ndarray, k: int = 10, radius: int | Non
 
     Results are ordered by (distance, id).  With ``radius``, ``k`` caps the hits (0 = no cap).
     ``k`` beyond the index size returns everything; a radius beyond the code length is the code length.
-    In an index with regions an image's distance is the smallest over its codes, a region's counting
-    ``regions.penalty`` bits more (:mod:`nacsearch.regions`); an image is listed once.
+    In an index with regions an image's distance is the smallest over its codes, a region's counting its
+    penalty more (:mod:`nacsearch.regions`); an image is listed once.
     """
     if radius is not None:
         found = index.faiss.range_search(codes, radius)
@@ -67,19 +67,23 @@ def _ordered(d: np.ndarray, i: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _region_hits(index: Index, codes: np.ndarray, k: int, radius: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """Per query: (distance + penalty, image id) of its region-code hits; k-NN asks for k x regions rows, enough
-    for k distinct images."""
-    regions, pen = index.regions, index.regions.penalty
-    rindex, owner = index.region_index()
-    if radius is not None:
-        if radius < pen or rindex.ntotal == 0:
-            return [(np.zeros(0, np.int32), np.zeros(0, np.int64)) for _ in range(len(codes))]
-        found = rindex.range_search(codes, radius - pen)
-    else:
-        dist, rows = rindex.search(codes, k * regions.count) if rindex.ntotal else (
-            np.zeros((len(codes), 0), np.int32), np.zeros((len(codes), 0), np.int64))
-        found = [(d[r >= 0], r[r >= 0]) for d, r in zip(dist, rows)]
-    return [(d + pen, owner[r]) for d, r in found]
+    """Per query: (distance + penalty, image id) of its region-code hits, one penalty group at a time (within
+    a group the penalty is a constant, so its nearest rows are its nearest images); k-NN asks each group for
+    k x its regions per image rows, enough for k distinct images."""
+    per_image = index.regions.slots_by_penalty()
+    hits: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in range(len(codes))]
+    for rindex, owner, pen in index.region_index():
+        if rindex.ntotal == 0 or (radius is not None and radius < pen):
+            continue
+        if radius is not None:
+            found = rindex.range_search(codes, radius - pen)
+        else:
+            dist, rows = rindex.search(codes, k * len(per_image[pen]))
+            found = [(d[r >= 0], r[r >= 0]) for d, r in zip(dist, rows)]
+        for h, (d, r) in zip(hits, found):
+            h.append((d + pen, owner[r]))
+    empty = (np.zeros(0, np.int32), np.zeros(0, np.int64))
+    return [tuple(np.concatenate(x) for x in zip(empty, *h)) for h in hits]
 
 
 def _nearest_per_image(whole: tuple[np.ndarray, np.ndarray], region: tuple[np.ndarray, np.ndarray]):

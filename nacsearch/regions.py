@@ -10,10 +10,11 @@ well gives such copies something to match:
 * the image inside a white frame of ``frame`` x its shorter side on every side (white as transparency
   is: :func:`nacsearch.imageio.flatten_alpha`).
 
-A query's distance to a database image is then the smallest over the image's codes, where a region's
-distance counts ``penalty`` bits more than the whole image's would, so that the extra codes do not tie
-with the whole-image matches of other images (chosen on the near-duplicate validation collections,
-benchmarks/RESULTS.md).
+A query's distance to a database image is then the smallest over the image's codes, where a crop's
+distance counts ``penalty`` bits more than the whole image's would (and the framed image's
+``frame_penalty`` more), so that the many extra codes seldom tie with the whole-image matches of other
+images.  The regions and penalties were chosen on the near-duplicate validation collections
+(benchmarks/RESULTS.md, "Regions"); a penalty of the code length or more turns a region off.
 """
 from __future__ import annotations
 
@@ -29,13 +30,15 @@ class RegionConfig:
     crop: float = 0.8    # each crop keeps this fraction of each side (the protocol's crop edit keeps 0.8)
     grid: int = 3        # grid x grid crop positions (1: the centre crop only; 0: no crops)
     frame: float = 0.10  # white frame of this fraction of the shorter side (0: no framed region)
-    penalty: int = 1     # bits added to a region's distance
+    penalty: int = 3     # bits added to a crop's distance
+    frame_penalty: int = 0  # bits added to the framed image's distance
 
     def __post_init__(self) -> None:
         if not 0 < self.crop < 1 or not 0 <= self.grid <= 5:
             raise ValueError(f"crop must be in (0, 1) and grid in 0..5, got {self.crop}, {self.grid}")
-        if not 0 <= self.frame < 0.5 or self.penalty < 0:
-            raise ValueError(f"frame must be in [0, 0.5) and penalty >= 0, got {self.frame}, {self.penalty}")
+        if not 0 <= self.frame < 0.5 or min(self.penalty, self.frame_penalty) < 0:
+            raise ValueError(f"frame must be in [0, 0.5) and the penalties >= 0, got {self.frame}, "
+                             f"{self.penalty}, {self.frame_penalty}")
         if self.count == 0:
             raise ValueError("no regions: give grid >= 1 or frame > 0")
 
@@ -43,6 +46,19 @@ class RegionConfig:
     def count(self) -> int:
         """Regions per image."""
         return self.grid * self.grid + (self.frame > 0)
+
+    @property
+    def penalties(self) -> tuple[int, ...]:
+        """Bits added to each region's distance, in :func:`region_images`' order."""
+        return (self.penalty,) * (self.grid * self.grid) + ((self.frame_penalty,) if self.frame > 0 else ())
+
+    def slots_by_penalty(self) -> dict[int, list[int]]:
+        """Region positions (0..count-1) grouped by their penalty: a search of each group by Hamming distance
+        alone is then a search by penalised distance."""
+        out: dict[int, list[int]] = {}
+        for slot, pen in enumerate(self.penalties):
+            out.setdefault(pen, []).append(slot)
+        return out
 
 
 def offsets(grid: int) -> list[float]:

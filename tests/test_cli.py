@@ -66,9 +66,9 @@ def test_build_query_info_add_remove(runner, image_folder, tiny_model, tmp_path)
     assert res.exit_code == 0, res.output
     info = json.loads(res.stdout)
     assert info["records"] == 30 and info["bits"] == 16 and info["index_type"] == "flat"
-    assert info["regions"]["grid"] == 3 and info["regions"]["penalty"] == 1  # build-index's default
+    assert info["regions"]["grid"] == 3 and info["regions"]["penalty"] == 3  # build-index's default
     text = runner.invoke(main, ["info", "--index", str(idx)]).stdout
-    assert "records" in text and "regions     3x3 crops of 0.8 of each side + a white frame, penalty 1" in text
+    assert "records" in text and "regions     3x3 crops of 0.8 of each side (+3 bits) + a white frame (+0 bits)" in text
 
     res = runner.invoke(main, ["remove", str(q), "--index", str(idx), "--json"])
     assert res.exit_code == 0 and json.loads(res.stdout)["removed"] == 1

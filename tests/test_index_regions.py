@@ -20,7 +20,7 @@ from nacsearch.indexer.store import Record
 from nacsearch.regions import RegionConfig
 from tests.test_duplicates import brute_force_groups
 
-R = RegionConfig(grid=1)  # 2 regions per image: the centre crop and the framed image
+R = RegionConfig(grid=1)  # 2 regions per image: the centre crop (penalty 3) and the framed image (penalty 0)
 BITS = 16
 
 
@@ -37,13 +37,13 @@ def _filled(tmp_path, tiny_model, n: int = 60, seed: int = 0, index_type: str = 
     return index, whole, regions
 
 
-def _naive(q: np.ndarray, whole: np.ndarray, regions: np.ndarray, pen: int) -> np.ndarray:
-    """(nq, n) image distances: min(whole, every region + pen), by loops."""
+def _naive(q: np.ndarray, whole: np.ndarray, regions: np.ndarray, pens: tuple[int, ...]) -> np.ndarray:
+    """(nq, n) image distances: min(whole, every region + its penalty), by loops."""
     out = np.zeros((len(q), len(whole)), np.int64)
     for a in range(len(q)):
         for b in range(len(whole)):
             ds = [int(C.hamming_matrix(q[a:a + 1], whole[b:b + 1])[0, 0])]
-            ds += [int(C.hamming_matrix(q[a:a + 1], r[None])[0, 0]) + pen for r in regions[b]]
+            ds += [int(C.hamming_matrix(q[a:a + 1], r[None])[0, 0]) + pen for r, pen in zip(regions[b], pens)]
             out[a, b] = min(ds)
     return out
 
@@ -52,7 +52,8 @@ def _naive(q: np.ndarray, whole: np.ndarray, regions: np.ndarray, pen: int) -> n
 def test_search_equals_a_naive_nearest_code_per_image(tmp_path, tiny_model, index_type):
     index, whole, regions = _filled(tmp_path, tiny_model, index_type=index_type)
     q = C.pack(np.random.default_rng(9).integers(0, 2, (12, BITS), dtype=np.uint8))
-    truth = _naive(q, whole, regions, R.penalty)
+    assert R.penalties == (3, 0)
+    truth = _naive(q, whole, regions, R.penalties)
     for a, hits in enumerate(search_codes(index, q, k=0, radius=4)):
         want = sorted((int(d), i) for i, d in enumerate(truth[a]) if d <= 4)
         assert [(h.distance, h.id) for h in hits] == want  # each image once, by (distance, id)
@@ -72,7 +73,8 @@ def test_region_codes_live_and_die_with_their_record(tmp_path, tiny_model):
     index.add_codes(_records(1, start=0)[:1], whole[:1], replace={"/x/0.png": 0}, regions=regions[4:5])
     owner, codes = index.store.all_region_codes(R.count)
     assert owner.tolist() == [2, 2, 4, 4, 5, 5] and np.array_equal(codes[4:], regions[4])
-    assert search_codes(index, regions[4, :1], k=1)[0][0].id in (4, 5)  # found through a region, once
+    hit = search_codes(index, regions[4, 1:2], k=1)[0][0]  # the framed image's code: penalty 0
+    assert hit.id in (4, 5) and hit.distance == 0
     with pytest.raises(Exception, match="region codes are required"):
         index.add_codes(_records(1, start=9), whole[:1])
     index.close()
@@ -106,9 +108,10 @@ def test_duplicates_through_regions_equal_brute_force(radius):
         whole[i] = C.pack(b[None])[0]
     rcodes = C.pack(rbits.reshape(-1, bits))
     owner = np.repeat(np.arange(n), 2)
-    d = _naive(whole, whole, rcodes.reshape(n, 2, -1), 1)
+    pens = (1, 0)
+    d = _naive(whole, whole, rcodes.reshape(n, 2, -1), pens)
     d = np.minimum(d, d.T)  # linked when either image's whole code is near the other's region or whole code
-    groups, links = duplicate_components(whole, radius, chunk=16, regions=(owner, rcodes, 1))
+    groups, links = duplicate_components(whole, radius, chunk=16, regions=(owner, rcodes, np.tile(pens, n)))
     assert [g.tolist() for g in groups] == _groups(d <= radius)
     assert links == int(np.triu(d <= radius, k=1).sum())
     plain, _ = duplicate_components(whole, radius, chunk=16)
@@ -162,6 +165,7 @@ def test_build_index_indexes_regions_by_default_and_a_crop_finds_its_original(ti
         hits = hits[0]["hits"] if isinstance(hits, list) else hits["results"][0]["hits"]
         found[name] = {h["path"].rsplit("/", 1)[-1]: h["distance"] for h in hits}
         assert len(found[name]) == 12  # every image once
-    # the crop's code is the one stored for the region: distance 0, plus the penalty
-    assert found[".nacsearch"]["03.png"] == 1 <= found["plain"]["03.png"] or found["plain"]["03.png"] == 0
+    # the crop's code is the one stored for the region: distance 0, plus the crops' penalty
+    pen = RegionConfig().penalty
+    assert found[".nacsearch"]["03.png"] == min(pen, found["plain"]["03.png"])
     assert all(found[".nacsearch"][k] <= found["plain"][k] for k in found["plain"])

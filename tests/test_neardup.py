@@ -159,7 +159,7 @@ def test_cli_neardup_report(tmp_path):
     assert rep["set"]["queries"] == 16 and rep["set"]["database"] == 18  # 24 sources: 6 for validation
     assert got["results"]["64"]["dhash"]["recall@1"] == rep["results"]["64"]["dhash"]["recall@1"]
     assert set(rep["results"]["64"]["itq"]["per_edit_recall@1"]) == set(EDITS)
-    assert "pessimistic" in (out / "report.md").read_text() and rep["regions"]["penalty"] == 1  # build-index's
+    assert "pessimistic" in (out / "report.md").read_text() and rep["regions"]["penalty"] == 3  # build-index's
     r = CliRunner().invoke(cli, ["eval", "--protocol", "neardup", "--images", str(folder), "--methods", "dhash",
                                  "--queries", "16", "--no-regions", "--out", str(tmp_path / "whole"), "--json"])
     assert r.exit_code == 0, r.output
@@ -204,7 +204,8 @@ def test_regions_reach_every_method_and_an_unreachable_penalty_changes_nothing(t
         write_png(folder / f"img{s:02d}.png", np.asarray(_picture(seed=s)))
     kw = dict(seed=0, n_queries=16, progress=False)
     plain = run_neardup(folder, [64], ["dhash", "itq"], tmp_path / "plain", **kw)
-    never = run_neardup(folder, [64], ["dhash", "itq"], tmp_path / "never", regions=RegionConfig(penalty=64), **kw)
+    never = run_neardup(folder, [64], ["dhash", "itq"], tmp_path / "never",
+                        regions=RegionConfig(penalty=64, frame_penalty=64), **kw)
     near = run_neardup(folder, [64], ["dhash"], tmp_path / "near", regions=RegionConfig(penalty=0), **kw)
     assert never["regions"]["penalty"] == 64 and plain["regions"] is None
     for m in ("dhash", "itq"):

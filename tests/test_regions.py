@@ -38,7 +38,11 @@ def test_config_shapes_and_validation():
     assert RegionConfig(grid=0).count == 1 and region_images(_picture(), RegionConfig(grid=0))[0].size == (112, 72)
     gray = region_images(_picture(mode="L"), RegionConfig(grid=1))
     assert [r.mode for r in gray] == ["L", "L"] and np.asarray(gray[1])[0, 0] == 255
-    for bad in ({"crop": 1.0}, {"grid": 6}, {"grid": 0, "frame": 0}, {"frame": 0.5}, {"penalty": -1}):
+    assert RegionConfig().penalties == (3,) * 9 + (0,) and RegionConfig(frame=0).penalties == (3,) * 9
+    assert RegionConfig(grid=1, penalty=2, frame_penalty=2).slots_by_penalty() == {2: [0, 1]}
+    assert RegionConfig(grid=2).slots_by_penalty() == {3: [0, 1, 2, 3], 0: [4]}
+    for bad in ({"crop": 1.0}, {"grid": 6}, {"grid": 0, "frame": 0}, {"frame": 0.5}, {"penalty": -1},
+                {"frame_penalty": -1}):
         with pytest.raises(ValueError):
             RegionConfig(**bad)
 
