@@ -28,12 +28,12 @@ from nacsearch.indexer.binary_index import BinaryIndex
 from nacsearch.indexer.params import IndexParams
 
 DEFAULT_RADIUS = 2  # 64-bit codes of the 'copies' recipe (2026-12-02: image normalisation, clean first views,
-#                    mirror-summed codes, the prior at weight 4): the largest radius with <= 0.1 false matches per
-#                    query on the near-duplicate validation collection, averaged over two training seeds (r = 2:
-#                    recall 0.676 at 0.063 false/query; r = 3: 0.744 at 0.120;
-#                    benchmarks/neardup/validation/fixed-copies-prior-4{,-seed-1}).  The recipe of 2026-12-01, with the
-#                    prior's scale-free form, allowed r = 4: its codes crowd less.  The CLI's --radius help
-#                    repeats this number (tested).
+#                    mirror-summed codes, the prior at weight 4) in an index with build-index's regions (crops +3
+#                    bits, the framed image +0): the largest radius with <= 0.1 false matches per query on the
+#                    near-duplicate validation collection, averaged over two training seeds (r = 2: recall 0.758 at
+#                    0.078 false/query; r = 3: 0.828 at 0.163; benchmarks/neardup/regions-validation.jsonl).  Whole
+#                    images only gave the same radius (r = 2: 0.676 at 0.063).  The CLI's --radius help repeats
+#                    this number (tested).
 
 
 class UnionFind:
