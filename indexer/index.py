@@ -59,7 +59,7 @@ class Index:
         self._lock = None if readonly else WriterLock(root).acquire()
         self.store = Store(root / STORE_DIR, params.bits // 8, readonly=readonly)
         self._model = None
-        self._regions = None  # (BinaryIndex over region codes, ids = row numbers; owner id of each row), built lazily
+        self._regions = None  # per region penalty: (BinaryIndex, image id of each row, penalty); built lazily
         try:
             self._check_store()
             self.faiss = self._load_faiss()
