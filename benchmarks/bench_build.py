@@ -82,7 +82,8 @@ def main() -> None:
                           "--device", "cpu"], check=True, capture_output=True, text=True).stdout
     cli_wall = time.perf_counter() - t
     parsed = json.loads(cli)
-    print(json.dumps({"n": args.n, "regions": not args.no_regions, "build_wall_s": round(wall, 1), "index_images_per_s": rep["images_per_s"],
+    print(json.dumps({"n": args.n, "regions": not args.no_regions, "build_wall_s": round(wall, 1),
+                      "index_images_per_s": rep["images_per_s"],
                       "records": rep["records"], "skipped": rep["skipped"],
                       "query_api_median_ms": round(statistics.median(lat) * 1e3, 2),
                       "query_api_p90_ms": round(float(np.percentile(lat, 90)) * 1e3, 2),
