@@ -52,7 +52,7 @@ def region_rows(n: int, regions: RegionConfig) -> tuple[np.ndarray, np.ndarray]:
     """(owner, extra) of :func:`~nacsearch.eval.copy_metrics.copy_ranks` for a database of ``n`` originals'
     codes followed by ``regions.count`` region codes of each, in order."""
     owner = np.r_[np.arange(n), np.repeat(np.arange(n), regions.count)]
-    return owner, np.r_[np.zeros(n, np.int64), np.tile(np.asarray(regions.penalties, np.int64), n)]
+    return owner, np.r_[np.zeros(n, np.int64), regions.row_penalties(n)]
 
 
 class _Inputs:

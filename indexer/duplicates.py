@@ -150,7 +150,7 @@ def find_duplicates(index_dir: str | os.PathLike, radius: int = DEFAULT_RADIUS, 
         if index.regions is not None:
             owner_ids, rcodes = index.store.all_region_codes(index.regions.count)
             keep = np.isin(owner_ids, ids)
-            pens = np.tile(np.asarray(index.regions.penalties), len(owner_ids) // index.regions.count)
+            pens = index.regions.row_penalties(len(owner_ids) // index.regions.count)
             regions = (np.searchsorted(ids, owner_ids[keep]), rcodes[keep], pens[keep])
         comps, links = duplicate_components(codes, radius, progress=progress, regions=regions)
         groups = []

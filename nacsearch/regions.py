@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 from PIL import Image, ImageOps
 
 
@@ -51,6 +52,10 @@ class RegionConfig:
     def penalties(self) -> tuple[int, ...]:
         """Bits added to each region's distance, in :func:`region_images`' order."""
         return (self.penalty,) * (self.grid * self.grid) + ((self.frame_penalty,) if self.frame > 0 else ())
+
+    def row_penalties(self, images: int) -> np.ndarray:
+        """``int64 (images * count,)``: each region row's penalty, for region codes stored image after image."""
+        return np.tile(np.asarray(self.penalties, np.int64), images)
 
     def slots_by_penalty(self) -> dict[int, list[int]]:
         """Region positions (0..count-1) grouped by their penalty: a search of each group by Hamming distance

@@ -41,6 +41,7 @@ def test_config_shapes_and_validation():
     assert RegionConfig().penalties == (3,) * 9 + (0,) and RegionConfig(frame=0).penalties == (3,) * 9
     assert RegionConfig(grid=1, penalty=2, frame_penalty=2).slots_by_penalty() == {2: [0, 1]}
     assert RegionConfig(grid=2).slots_by_penalty() == {3: [0, 1, 2, 3], 0: [4]}
+    assert RegionConfig(grid=1).row_penalties(3).tolist() == [3, 0, 3, 0, 3, 0]
     for bad in ({"crop": 1.0}, {"grid": 6}, {"grid": 0, "frame": 0}, {"frame": 0.5}, {"penalty": -1},
                 {"frame_penalty": -1}):
         with pytest.raises(ValueError):
