@@ -123,8 +123,8 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
     ``train`` maps a deep method to overrides of its training recipe (``{"nac": {"minutes": 3}}``).
     ``seed`` draws the collections and edits; ``train_seed`` (default: ``seed``) seeds the learned
     methods' fits, so that a recipe's spread over training seeds is measured on the same copies.
-    ``regions``: every method's database holds the codes of these regions of each original too, a region's
-    distance counting ``regions.penalty`` bits more (:mod:`nacsearch.regions`); methods still fit the originals.
+    ``regions``: every method's database holds the codes of these regions of each original too, each region's
+    distance counting its penalty more (:mod:`nacsearch.regions`); methods still fit the originals.
     """
     from nacsearch.eval.copy_report import write_copy_report
 

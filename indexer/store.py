@@ -338,28 +338,31 @@ class Store:
                     out.append(key_id(k[32:]))
         return out
 
+    def _scan(self, name: str) -> list[tuple[bytes, bytes]]:
+        """Every (key, value) of table ``name`` in key (id) order; none when the table does not exist."""
+        if self.db(name) is None:
+            return []
+        with self.read() as txn, txn.cursor(db=self.db(name)) as cur:
+            return list(cur.iternext())
+
+    def _ids_and_codes(self, items: list[tuple[bytes, bytes]], per_id: int) -> tuple[np.ndarray, np.ndarray]:
+        """(ids repeated ``per_id`` times, packed codes) from a codes-like table's items."""
+        ids = np.repeat(np.fromiter((key_id(k) for k, _ in items), dtype=np.int64, count=len(items)), per_id)
+        codes = np.frombuffer(b"".join(v for _, v in items), dtype=np.uint8).reshape(len(ids), self.code_bytes)
+        return ids, codes.copy()
+
     def all_codes(self) -> tuple[np.ndarray, np.ndarray]:
         """(ids int64 (n,), packed codes uint8 (n, code_bytes)) in id order."""
-        with self.read() as txn, txn.cursor(db=self.db("codes")) as cur:
-            items = list(cur.iternext())
-        ids = np.fromiter((key_id(k) for k, _ in items), dtype=np.int64, count=len(items))
-        codes = np.frombuffer(b"".join(v for _, v in items), dtype=np.uint8).reshape(len(items), self.code_bytes)
-        return ids, codes.copy()
+        return self._ids_and_codes(self._scan("codes"), 1)
 
     def all_region_codes(self, per_image: int) -> tuple[np.ndarray, np.ndarray]:
         """(owner ids int64 (m,), packed codes uint8 (m, code_bytes)): every stored region code in id order,
         ``per_image`` for each image; raises :class:`StoreError` when an image's entry has another length."""
-        if self.db("regions") is None:
-            return np.zeros(0, np.int64), np.zeros((0, self.code_bytes), np.uint8)
-        with self.read() as txn, txn.cursor(db=self.db("regions")) as cur:
-            items = list(cur.iternext())
-        width = per_image * self.code_bytes
-        bad = next((key_id(k) for k, v in items if len(v) != width), None)
+        items = self._scan("regions")
+        bad = next((key_id(k) for k, v in items if len(v) != per_image * self.code_bytes), None)
         if bad is not None:
             raise StoreError(f"{self.path}: the region codes of id {bad} are damaged; rebuild the index")
-        ids = np.repeat(np.fromiter((key_id(k) for k, _ in items), dtype=np.int64, count=len(items)), per_image)
-        codes = np.frombuffer(b"".join(v for _, v in items), dtype=np.uint8).reshape(len(ids), self.code_bytes)
-        return ids, codes.copy()
+        return self._ids_and_codes(items, per_image)
 
     def iter_records(self) -> Iterable[tuple[int, Record]]:
         with self.read() as txn, txn.cursor(db=self.db("records")) as cur:

@@ -169,3 +169,20 @@ def test_build_index_indexes_regions_by_default_and_a_crop_finds_its_original(ti
     pen = RegionConfig().penalty
     assert found[".nacsearch"]["03.png"] == min(pen, found["plain"]["03.png"])
     assert all(found[".nacsearch"][k] <= found["plain"][k] for k in found["plain"])
+
+
+def test_a_store_made_before_regions_reads_no_region_codes(tmp_path):
+    """A store whose LMDB holds only the tables written before regions existed opens read-only (where no
+    table can be made) and has no region codes."""
+    import lmdb
+
+    from nacsearch.indexer.store import Store
+
+    env = lmdb.open(str(tmp_path / "old"), max_dbs=8)
+    for name in ("records", "codes", "paths", "sha", "meta"):
+        env.open_db(name.encode())
+    env.close()
+    store = Store(tmp_path / "old", 2, readonly=True)
+    owner, codes = store.all_region_codes(10)
+    assert owner.shape == (0,) and codes.shape == (0, 2) and store.all_codes()[1].shape == (0, 2)
+    store.close()
