@@ -123,6 +123,9 @@ class ObjectiveConfig:
     #                                  the reference; False leaves it out (only other images' codes are negatives)
     bank: int = 0                    # NAC: the relaxed codes of the last `bank` views of earlier steps are further
     #                                  negatives (a memory bank, detached; 0 = only the batch's codes)
+    neighbours: int = 0              # NAC: a support set of the last `neighbours` codes (detached); the inference head
+    #                                  also predicts the nearest of them to the other view's code (NNCLR-style; 0 = off)
+    neighbour_weight: float = 0.5    # NAC: that neighbour's share of the positive term, in (0, 1]
 
     def __post_init__(self) -> None:
         if self.name not in OBJECTIVES:
@@ -135,8 +138,12 @@ class ObjectiveConfig:
             raise ValueError("cib_beta and prior_weight must be >= 0")
         if not 0 <= self.bank <= 1_000_000:
             raise ValueError(f"bank must be in [0, 1e6], got {self.bank}")
-        if self.bank and self.name != "nac":
-            raise ValueError(f"a code bank is a NAC option; objective {self.name!r} has none")
+        if (self.bank or self.neighbours) and self.name != "nac":
+            raise ValueError(f"code banks are NAC options; objective {self.name!r} has none")
+        if not 0 <= self.neighbours <= 1_000_000:
+            raise ValueError(f"neighbours must be in [0, 1e6], got {self.neighbours}")
+        if not 0 < self.neighbour_weight <= 1:
+            raise ValueError(f"neighbour_weight must be in (0, 1], got {self.neighbour_weight}")
 
     @property
     def kappa(self) -> float:
@@ -190,8 +197,8 @@ class RunConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
 
     def __post_init__(self) -> None:
-        if self.objective.bank and self.model.loco:  # every LoCo stage would push its codes into one bank
-            raise ValueError("a code bank cannot be combined with LoCo-style local training")
+        if (self.objective.bank or self.objective.neighbours) and self.model.loco:  # every LoCo stage would push
+            raise ValueError("a code bank cannot be combined with LoCo-style local training")  # into one bank
 
 
 _SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}

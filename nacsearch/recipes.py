@@ -28,7 +28,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     input_norm: str | None = None, prior_normalise: bool | None = None,
                     cpu_bf16: bool | None = None, mirror_sum: bool | None = None,
                     ema: float | None = None, pair_negative: bool | None = None,
-                    bank: int | None = None) -> RunConfig:
+                    bank: int | None = None, neighbours: int | None = None,
+                    neighbour_weight: float | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -53,7 +54,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco,
                                      input_norm=input_norm, mirror_sum=mirror_sum))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise,
-                                                   pair_negative=pair_negative, bank=bank))
+                                                   pair_negative=pair_negative, bank=bank, neighbours=neighbours,
+                                                   neighbour_weight=neighbour_weight))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,
                                  cpu_bf16=cpu_bf16, ema=ema))

@@ -9,6 +9,8 @@
 #   width-32    the 'small' backbone at base width 32 instead of 16 (about 3x the compute per step)
 #   ema-0.999   encode with an exponential moving average of the weights (decay 0.999 per step; also ema-0.99)
 #   no-pair-negative  the other view of the same image is not among NAC's negatives (the reference counts it)
+#   neighbours-1024   NNCLR-style: the inference head also predicts the nearest of the last 1,024 codes to the
+#                     other view's code, at half the positive's weight (also neighbours-1024-w25: a quarter)
 # Usage: bash benchmarks/fashion-mnist/ablation.sh [NAME...]   (default: all)
 # Needs: apt-get install dataset-fashion-mnist
 set -euo pipefail
@@ -16,7 +18,8 @@ cd "$(dirname "$0")"
 declare -A SETTINGS=([prior-1]="prior_weight=1.0" [loco]="loco=true"
                      [prior-sf-1]="prior_weight=1.0 prior_normalise=true" [image-norm]="input_norm=image"
                      [width-32]="width=32" [ema-0.999]="ema=0.999" [ema-0.99]="ema=0.99"
-                     [no-pair-negative]="pair_negative=false")
+                     [no-pair-negative]="pair_negative=false" [neighbours-1024]="neighbours=1024"
+                     [neighbours-1024-w25]="neighbours=1024 neighbour_weight=0.25")
 for name in "${@:-prior-1 loco}"; do
   for n in $name; do
     sets=()

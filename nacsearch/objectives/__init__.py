@@ -11,9 +11,9 @@ from nacsearch.objectives.simclr import SimCLRLoss
 
 def build_objective(cfg: ObjectiveConfig, bits: int | None = None) -> Objective:
     """The objective named by ``cfg.name``, wrapped with the prior regulariser when its weight is > 0.
-    ``bits`` (the code length) sizes NAC's code bank; it is needed only when ``cfg.bank > 0``."""
+    ``bits`` (the code length) sizes NAC's code banks; it is needed only when ``cfg.bank`` or ``cfg.neighbours`` is > 0."""
     if cfg.name == "nac":
-        obj: Objective = NACLoss(cfg.p, cfg.pair_negative, cfg.bank, bits)
+        obj: Objective = NACLoss(cfg.p, cfg.pair_negative, cfg.bank, bits, cfg.neighbours, cfg.neighbour_weight)
     elif cfg.name == "simclr":
         obj = SimCLRLoss(cfg.temperature)
     elif cfg.name == "cibhash":

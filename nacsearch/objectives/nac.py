@@ -62,19 +62,31 @@ class NACLoss(Objective):
     :mod:`nacsearch.objectives.bank`) are further negatives, weighted so that together they count as
     much as the batch's codes: logits_ij = kappa * <c_hat_i, b_j> + log(2B * world / stored).
     This step's codes join the bank after the loss is computed, so a code never meets itself there.
+
+    With ``neighbours > 0`` a second bank, the support set, holds the last ``neighbours`` relaxed codes
+    (detached).  Each row's positive term becomes ``(1 - w) log q(c_hat_i | x'_i) + w log q(s_hat_i | x'_i)``
+    where s_i is the stored code with the largest inner product with c_i and s_hat_i = m_i * s_i (the same
+    channel noise): the other view's head must also predict the code of another image near this one, a
+    neighbour as positive (NNCLR, Dwibedi et al., ICCV 2021).  NNCLR replaces the positive outright; here the
+    view's own code keeps weight 1 - w, because NAC's code layer is pulled only through that term (the
+    negatives anchor on c_hat_i).  Until the support set holds a code, the positive is the plain one.
     """
 
     needs_inference_head = True
 
-    def __init__(self, p: float, pair_negative: bool = True, bank: int = 0, bits: int | None = None) -> None:
+    def __init__(self, p: float, pair_negative: bool = True, bank: int = 0, bits: int | None = None,
+                 neighbours: int = 0, neighbour_weight: float = 0.5) -> None:
         super().__init__()
         if not 0 < p < 0.5:
             raise ValueError(f"p must be in (0, 0.5), got {p}")
-        if bank and bits is None:
+        if (bank or neighbours) and bits is None:
             raise ValueError("a code bank needs the code length (bits)")
-        self.p, self.pair_negative = p, pair_negative
+        if not 0 < neighbour_weight <= 1:
+            raise ValueError(f"neighbour_weight must be in (0, 1], got {neighbour_weight}")
+        self.p, self.pair_negative, self.neighbour_weight = p, pair_negative, neighbour_weight
         self.kappa = 0.5 * math.log((1 - p) / p)
         self.bank = CodeBank(bank, bits) if bank else None
+        self.support = CodeBank(neighbours, bits) if neighbours else None
 
     def forward(self, out1, out2, generator: torch.Generator | None = None, gather=None, **_) -> dict:
         if out1.logits is None or out2.logits is None:
@@ -96,5 +108,18 @@ class NACLoss(Objective):
             self.bank.push(c_all)
         other = torch.cat([out2.logits, out1.logits]).float()           # (2B, d) the other view's head
         pos = positive_term(c_hat, other)                               # (2B,)
+        if self.support is not None:
+            pos = self._with_neighbours(pos, c, m, other)
+            self.support.push(c_all)
         loss = (-pos + torch.logsumexp(logits, dim=1)).mean()
         return {"loss": loss, "positive": pos.mean().detach()}
+
+    def _with_neighbours(self, pos: torch.Tensor, c: torch.Tensor, m: torch.Tensor, other: torch.Tensor) -> torch.Tensor:
+        """(2B,) plain positive terms -> mixed with the neighbour's: (1 - w) pos + w log q(m * s | x')."""
+        stored = self.support.stored()                                  # (S, d), detached
+        if not len(stored):
+            return pos
+        nearest = (c.detach() @ stored.T).argmax(dim=1)                 # (2B,) largest inner product
+        s_hat = m * stored[nearest]                                     # (2B, d)
+        w = self.neighbour_weight
+        return (1 - w) * pos + w * positive_term(s_hat, other)
