@@ -100,3 +100,29 @@ def test_neighbours_are_a_nac_option_with_a_valid_weight():
     run = make_run_config(1, 28, neighbours=128, neighbour_weight=0.75)
     assert (run.objective.neighbours, run.objective.neighbour_weight) == (128, 0.75)
     assert make_run_config(1, 28).objective.neighbours == 0
+
+
+def test_a_training_run_fills_the_support_set_after_calibration_and_records_it(tmp_path, monkeypatch):
+    """Calibration's steps are undone, support set included; the run's steps then fill it 64 codes a step."""
+    import dataclasses
+    import json
+
+    from nacsearch.datasets.arrays import ArrayImages
+    from nacsearch.samples import synthetic_images
+    from nacsearch.train import train
+    from tests.test_train import tiny_run
+
+    seen, real = [], NACLoss.forward
+
+    def forward(self, *a, **kw):
+        seen.append(int(self.support.count))
+        return real(self, *a, **kw)
+
+    monkeypatch.setattr(NACLoss, "forward", forward)
+    run = tiny_run(4)
+    run = dataclasses.replace(run, objective=dataclasses.replace(run.objective, neighbours=100))
+    images, _ = synthetic_images(64, size=16, seed=0)
+    train(run, ArrayImages(images), tmp_path, device="cpu", progress=False)
+    assert seen[-4:] == [0, 64, 128, 192]
+    meta = json.loads((tmp_path / "config.json").read_text())
+    assert meta["config"]["objective"]["neighbours"] == 100
