@@ -87,9 +87,9 @@ def test_a_recipes_bank_reaches_nac_only():
         del RECIPES["test-bank"]
 
 
-def test_calibration_leaves_the_bank_as_it_found_it(tmp_path, monkeypatch):
-    """Budget calibration runs real steps and undoes them; the bank is undone too, so the run's first
-    step starts with an empty bank."""
+def bank_counts_in_a_run(tmp_path, monkeypatch, attr: str, **objective) -> tuple[list[int], dict]:
+    """Train a tiny budgeted NAC run with ``objective`` settings; returns the count of the objective's
+    ``attr`` bank at every loss call (calibration's included) and the run's config.json."""
     from nacsearch.datasets.arrays import ArrayImages
     from nacsearch.samples import synthetic_images
     from nacsearch.train import train
@@ -98,15 +98,21 @@ def test_calibration_leaves_the_bank_as_it_found_it(tmp_path, monkeypatch):
     seen, real = [], NACLoss.forward
 
     def forward(self, *a, **kw):
-        seen.append(int(self.bank.count))
+        seen.append(int(getattr(self, attr).count))
         return real(self, *a, **kw)
 
     monkeypatch.setattr(NACLoss, "forward", forward)
     run = tiny_run(5)
-    run = dataclasses.replace(run, objective=dataclasses.replace(run.objective, bank=100))
+    run = dataclasses.replace(run, objective=dataclasses.replace(run.objective, **objective))
     assert run.train.minutes > 0                                          # the run is calibrated first
     images, _ = synthetic_images(64, size=16, seed=0)
     train(run, ArrayImages(images), tmp_path, device="cpu", progress=False)
+    return seen, json.loads((tmp_path / "config.json").read_text())
+
+
+def test_calibration_leaves_the_bank_as_it_found_it(tmp_path, monkeypatch):
+    """Budget calibration runs real steps and undoes them; the bank is undone too, so the run's first
+    step starts with an empty bank."""
+    seen, meta = bank_counts_in_a_run(tmp_path, monkeypatch, "bank", bank=100)
     assert len(seen) > 5 and seen[-5:] == [0, 64, 128, 192, 256]       # 2 views x 32 images a step
-    meta = json.loads((tmp_path / "config.json").read_text())
     assert meta["config"]["objective"]["bank"] == 100

@@ -10,6 +10,7 @@ from nacsearch.models import EncoderOutput
 from nacsearch.objectives import NACLoss, build_objective
 from nacsearch.objectives.nac import bsc_mask
 from nacsearch.recipes import make_run_config
+from tests.test_bank import bank_counts_in_a_run
 from tests.test_objectives import naive_nac
 
 
@@ -104,25 +105,6 @@ def test_neighbours_are_a_nac_option_with_a_valid_weight():
 
 def test_a_training_run_fills_the_support_set_after_calibration_and_records_it(tmp_path, monkeypatch):
     """Calibration's steps are undone, support set included; the run's steps then fill it 64 codes a step."""
-    import dataclasses
-    import json
-
-    from nacsearch.datasets.arrays import ArrayImages
-    from nacsearch.samples import synthetic_images
-    from nacsearch.train import train
-    from tests.test_train import tiny_run
-
-    seen, real = [], NACLoss.forward
-
-    def forward(self, *a, **kw):
-        seen.append(int(self.support.count))
-        return real(self, *a, **kw)
-
-    monkeypatch.setattr(NACLoss, "forward", forward)
-    run = tiny_run(4)
-    run = dataclasses.replace(run, objective=dataclasses.replace(run.objective, neighbours=100))
-    images, _ = synthetic_images(64, size=16, seed=0)
-    train(run, ArrayImages(images), tmp_path, device="cpu", progress=False)
-    assert seen[-4:] == [0, 64, 128, 192]
-    meta = json.loads((tmp_path / "config.json").read_text())
+    seen, meta = bank_counts_in_a_run(tmp_path, monkeypatch, "support", neighbours=100)
+    assert len(seen) > 5 and seen[-5:] == [0, 64, 128, 192, 256]
     assert meta["config"]["objective"]["neighbours"] == 100
