@@ -64,8 +64,11 @@ def markdown(report: dict) -> str:
         out += [f"## Test map@{k}", "", *_table(report, f"map@{k}"), ""]
     out += ["## Precision within Hamming radius 2", "", *_table(report, "precision@radius2"), "",
             f"## Validation {headline} (used for every choice; from training images only)", "",
-            *_table(report, headline, "validation"), "",
-            *_pseudo_labels(report),
+            *_table(report, headline, "validation"), ""]
+    for k in proto["protocol"]["map_at"][1:]:  # reports made before validation had them print none
+        if any(f"map@{k}" in r.get("validation", {}) for per_bits in report["results"].values() for r in per_bits.values()):
+            out += [f"## Validation map@{k}", "", *_table(report, f"map@{k}", "validation"), ""]
+    out += [*_pseudo_labels(report),
             f"Total wall time {report.get('wall_s')} s; revision {report['provenance'].get('git_revision')}.", ""]
     return "\n".join(out)
 

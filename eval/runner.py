@@ -86,7 +86,7 @@ def _score(hasher, data: ArrayImages, split: Split, protocol, timings: dict) -> 
     test = evaluate(cq, cdb, data.labels[split.query], data.labels[split.database], map_at=protocol.map_at)
     vq, vdb = hasher.encode(data.images[split.val_query]), hasher.encode(data.images[split.val_database])
     val = evaluate(vq, vdb, data.labels[split.val_query], data.labels[split.val_database],
-                   map_at=protocol.map_at[:1], precision_at=(), pr_curve=False)
+                   map_at=protocol.map_at, precision_at=(), pr_curve=False)  # every mAP a choice may use
     return {"test": test, "validation": val, "codes": (cq, cdb)}
 
 

@@ -101,7 +101,7 @@ def test_runner_end_to_end(fmnist_dir, tmp_path):
     res = rep["results"]["16"]
     for m in ("itq", "lsh", "phash", "nac", "distillhash"):
         assert 0.0 <= res[m]["test"]["map@1000"] <= 1.0
-        assert "map@1000" in res[m]["validation"]
+        assert "map@1000" in res[m]["validation"] and "map@all" in res[m]["validation"]
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["protocol"]["sizes"]["query"] == 10 and saved["protocol"]["split_sha256"]
     assert (tmp_path / "report.md").read_text().count("**") >= 2
