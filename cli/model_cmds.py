@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 
 from nacsearch.cli.common import bits_option, budget_options, call, device_option, echo_json, fail, log, recipe_option
-from nacsearch.config import BACKBONES, COLLECTION_RECIPE, OPTIMIZERS
+from nacsearch.config import BACKBONES, CODE_LAYERS, COLLECTION_RECIPE, OPTIMIZERS
 
 DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist:PATH, cifar10:PATH, "
              "mirflickr:PATH for the datasets as distributed.")
@@ -24,6 +24,10 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
 @recipe_option(COLLECTION_RECIPE)
 @click.option("--p", "p", type=click.FloatRange(0, 0.5, min_open=True, max_open=True), default=None,
               help="Channel flip probability [recipe default].")
+@click.option("--code-layer", type=click.Choice(CODE_LAYERS), default=None,
+              help="The last linear layer whose signs are the codes: as trained, or re-fitted by ITQ after training "
+                   "on the training images' backbone features (itq-features) or on its own inputs (itq-hidden); "
+                   "ITQ keeps the far tail of a ranking in order (benchmarks/RESULTS.md) [recipe default].")
 @click.option("--batch-size", type=click.IntRange(2), default=None)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=OPTIMIZERS[0], show_default=True)
@@ -36,8 +40,8 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
-def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, minutes, max_images, recipe, p, batch_size, lr,
-              optimizer, image_size, channels, backbone_weights, device, seed, resume, as_json):
+def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, minutes, max_images, recipe, p, code_layer,
+              batch_size, lr, optimizer, image_size, channels, backbone_weights, device, seed, resume, as_json):
     from pathlib import Path
 
     from nacsearch.recipes import fit
@@ -47,7 +51,8 @@ def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, minut
     res = call(fit, data, out_dir, device=device, resume=resume, channels=int(channels) if channels else None,
                image_size=image_size, backbone_weights=backbone_weights, bits=bits, backbone=backbone,
                objective=objective, epochs=epochs, max_steps=max_steps, p=p, batch_size=batch_size, lr=lr,
-               optimizer=optimizer, seed=seed, minutes=minutes, max_images=max_images, recipe=recipe)
+               optimizer=optimizer, seed=seed, minutes=minutes, max_images=max_images, recipe=recipe,
+               code_layer=code_layer)
     summary = {"model": str(res.out_dir), "steps": res.steps, "final_loss": res.final_loss,
                "images_per_s": round(res.images_per_s, 1), "wall_s": round(res.wall_s, 1),
                "balance": res.history[-1]["balance"] if res.history else None}

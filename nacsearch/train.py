@@ -154,14 +154,32 @@ class _Trainer:
         self.save(step + 1, epoch, {"history": self.history}, plan.total)
         return f"step {step + 1}/{plan.total} loss {loss:.4f} balance {bal['mean_balance']:.3f} {rate:.0f} img/s"
 
-    def save(self, step: int, epoch: int, stats: dict, total: int) -> None:
+    def save(self, step: int, epoch: int, stats: dict, total: int, encoded: torch.nn.Module | None = None,
+             extra: dict | None = None) -> None:
+        """A checkpoint; ``encoded`` (weights that encode, such as a re-fitted code layer) replaces the trained
+        or averaged weights as the model, which are then kept beside the optimizer for a resumed run."""
         if self.info.is_main:
             ema = self.ema
-            save_checkpoint(self.out, ema.module if ema else self.model, self.run, stats=stats, optimizer=self.opt,
-                            trained=self.model if ema else None, objective=self.objective,
+            model = encoded or (ema.module if ema else self.model)
+            save_checkpoint(self.out, model, self.run, stats=stats, optimizer=self.opt,
+                            trained=self.model if ema or encoded else None, objective=self.objective,
                             state={"step": step, "epoch": epoch, "world": self.info.world,
                                    "total_steps": total, "complete": step >= total, "budget": self.budget,
-                                   "ema_updates": int(ema.n_averaged) if ema else 0})
+                                   "ema_updates": int(ema.n_averaged) if ema else 0, **(extra or {})})
+
+    def fit_code_layer(self, total: int, spe: int) -> None:
+        """After the last step: re-fit the code layer (``ModelConfig.code_layer``) of the weights that encode
+        on the training images, and save it as the model (nacsearch.code_layer)."""
+        from nacsearch.code_layer import fit_code_layer
+
+        if self.run.model.code_layer == "trained" or not self.info.is_main:
+            return
+        encoded = copy.deepcopy(self.ema.module if self.ema is not None else self.model)
+        encoded.to(memory_format=torch.contiguous_format)
+        record = fit_code_layer(encoded, self.data.images, self.run.model.code_layer, self.run.train.seed, self.device)
+        _log(f"code layer: {record['code_layer']} fitted on {record['fit_images']} images", self.info)
+        self.save(total, (total - 1) // spe, {"history": self.history}, total, encoded,
+                  {"code_layer": record})
 
     def resume(self) -> tuple[int, int | None]:
         """Load the checkpoint in ``out``; returns (steps done, the run's planned total steps)."""
@@ -174,8 +192,8 @@ class _Trainer:
             self.ema.module.load_state_dict(model.state_dict())
             self.ema.n_averaged.fill_(int(meta["state"].get("ema_updates", 0)))
             self.model.load_state_dict(trained)
-        else:
-            self.model.load_state_dict(model.state_dict())
+        else:  # a re-fitted code layer is saved as the model; the trained weights beside it
+            self.model.load_state_dict(trained or model.state_dict())
         self.history = list(meta.get("stats", {}).get("history", []))
         self.budget = dict(meta["state"].get("budget", {}))
         return int(meta["state"].get("step", 0)), meta["state"].get("total_steps")
@@ -233,6 +251,7 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
          f"{dev} x{info.world} ({precision}), {plan.total} steps of {plan.batch}", info)
     try:
         loss, seen, wall, total = _loop(t, plan, start, progress)
+        t.fit_code_layer(total, plan.spe)
     finally:
         shutdown(info)
     return TrainResult(out, total, loss, seen / max(wall, 1e-9), wall, t.history)

@@ -3,7 +3,7 @@
 * LSH  -- sign of random Gaussian projections of centred features (Charikar 2002).
 * PCAH -- sign of the top-``bits`` principal components.
 * ITQ  -- PCA followed by the orthogonal rotation minimising quantisation error,
-  alternating 50 iterations (Gong & Lazebnik, CVPR 2011).
+  alternating 50 iterations (Gong & Lazebnik, CVPR 2011); the fit is :mod:`nacsearch.itq`'s.
 * SH   -- spectral hashing (Weiss, Torralba, Fergus, NIPS 2008): PCA, then the
   ``bits`` lowest-frequency 1-D Laplacian eigenfunctions sign(sin(pi/2 + k pi (x - a)/(b - a))).
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from nacsearch import codes as C
+from nacsearch.itq import ITQ_ITERATIONS, itq_rotation, principal_directions
 from nacsearch.eval.baselines.base import FeatureFn, pixel_features
 
 
@@ -28,11 +29,7 @@ class _Projection:
 
     def _pca(self, x: np.ndarray, k: int) -> np.ndarray:
         """(D, k) top principal directions of centred x."""
-        cov = np.cov(x, rowvar=False).astype(np.float64)
-        vals, vecs = np.linalg.eigh(cov)
-        if k > x.shape[1]:
-            raise ValueError(f"{k} components requested from {x.shape[1]}-dim features")
-        return vecs[:, ::-1][:, :k].astype(np.float32)
+        return principal_directions(x, k)
 
     def fit(self, train_images: np.ndarray, seed: int = 0):
         x = self.features(train_images)
@@ -68,17 +65,11 @@ class PCAH(_Projection):
 
 class ITQ(_Projection):
     name = "itq"
-    iterations = 50
+    iterations = ITQ_ITERATIONS
 
     def _fit(self, x, rng):
         self.w = self._pca(x, self.bits)
-        v = x @ self.w
-        r = np.linalg.qr(rng.standard_normal((self.bits, self.bits)))[0].astype(np.float32)
-        for _ in range(self.iterations):
-            b = np.where(v @ r > 0, 1.0, -1.0).astype(np.float32)
-            u, _, wt = np.linalg.svd(b.T @ v)   # max tr(B^T V R) -> R = (U W^T)^T
-            r = (u @ wt).T.astype(np.float32)
-        self.r = r
+        self.r = itq_rotation(x @ self.w, rng, self.iterations)
 
     def _project(self, x):
         return (x @ self.w) @ self.r
