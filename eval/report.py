@@ -33,6 +33,16 @@ def _setup(report: dict) -> str:
     return f"Learned methods fit {on}{f' ({n} images)' if n else ''}; deep methods train {length}."
 
 
+def _code_layers(report: dict) -> str:
+    """One line naming the deep methods whose code layer was re-fitted after training (nacsearch.code_layer)."""
+    fitted = sorted({f"{m} ({r['diagnostics']['code_layer']})" for per_bits in report["results"].values()
+                     for m, r in per_bits.items() if r.get("diagnostics", {}).get("code_layer", "trained") != "trained"})
+    if not fitted:
+        return ""
+    return (f"Code layer re-fitted by ITQ after training (codes are still the signs of the last linear layer): "
+            f"{', '.join(fitted)}; other deep methods' codes come from their trained layer.")
+
+
 def _pseudo_labels(report: dict) -> list[str]:
     """DistillHash-style pseudo-label diagnostics: share of confident pairs whose label is right."""
     rows = []
@@ -58,7 +68,7 @@ def markdown(report: dict) -> str:
            f"split SHA-256 `{proto['split_sha256'][:16]}…`, {report['images']} images"
            + (f" ({report['mirflickr_images']} image set)" if report.get("mirflickr_images") else "") + ".",
            "Ranking by Hamming distance, ties broken by database index; relevance = at least one shared label.",
-           _setup(report), "",
+           _setup(report), *([_code_layers(report)] if _code_layers(report) else []), "",
            f"## Test {headline} (best per column in bold)", "", *_table(report, headline), ""]
     for k in proto["protocol"]["map_at"][1:]:
         out += [f"## Test map@{k}", "", *_table(report, f"map@{k}"), ""]

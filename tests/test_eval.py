@@ -105,6 +105,10 @@ def test_runner_end_to_end(fmnist_dir, tmp_path):
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["protocol"]["sizes"]["query"] == 10 and saved["protocol"]["split_sha256"]
     assert (tmp_path / "report.md").read_text().count("**") >= 2
+    assert res["nac"]["diagnostics"]["code_layer"] == "itq-features"          # the categories recipe's NAC
+    assert res["distillhash"]["diagnostics"]["code_layer"] == "trained"
+    assert "re-fitted by ITQ after training (codes are still the signs of the last linear layer): nac (itq-features)" \
+        in (tmp_path / "report.md").read_text()
     assert (tmp_path / "pr_16.png").stat().st_size > 1000 and (tmp_path / "precision_at_n.png").exists()
     q = np.load(tmp_path / "codes" / "itq_16_query.npy")
     db = np.load(tmp_path / "codes" / "itq_16_database.npy")

@@ -49,7 +49,7 @@ class DeepHasher:
         res = train(run, data, self.out_dir, device=self.device, progress=self.progress, objective=custom,
                     backbone_weights=init)
         self.diagnostics.update({"train_images_per_s": res.images_per_s, "train_wall_s": res.wall_s,
-                                 "final_loss": res.final_loss, "steps": res.steps})
+                                 "final_loss": res.final_loss, "steps": res.steps, "code_layer": run.model.code_layer})
         self.model, _ = load_model(self.out_dir, resolve_device(self.device))
         if self.init_from:
             self.diagnostics["init_from"] = str(self.init_from)
