@@ -244,8 +244,8 @@ COPY_VIEWS = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3, clean_p=0
 RECIPES: dict[str, dict] = {
     # the dataclass defaults, tuned for category retrieval on the Fashion-MNIST validation split, and NAC's code
     # layer re-fitted by ITQ on the training images' backbone features after training (2026-12-03: validation
-    # mAP@1000 +0.004 and mAP@all +0.089 at 64 bits, test mAP@1000 within the seed spread and mAP@all +0.08 to
-    # +0.16 over three seeds at every length; benchmarks/RESULTS.md, "An ITQ code layer").  Other objectives
+    # mAP@1000 +0.004 and mAP@all +0.089 at 64 bits, test mAP@1000 within the seed spread and mAP@all +0.07 to
+    # +0.18 on each of three seeds at every length; benchmarks/RESULTS.md, "An ITQ code layer").  Other objectives
     # keep their trained layer: an ITQ layer on them is the 'itq+simclr' baseline row.
     "categories": {"code_layer": "itq-features"},
     # for finding copies: views that cover everyday edits (zoom-out, rotation, downscale), half of the
