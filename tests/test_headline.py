@@ -34,7 +34,7 @@ def test_render_bolds_only_the_best_and_states_each_verdict():
                                            "best": None}}}}
     block = h.render(doc)
     assert block.startswith(h.START) and block.endswith(h.END)
-    assert "| NAC | **0.700 ± 0.010** | 0.400 ± 0.010 |" in block
+    assert "| NAC (ITQ code layer) | **0.700 ± 0.010** | 0.400 ± 0.010 |" in block
     assert "| ITQ (pixels) | 0.600 ± 0.010 | 0.450 ± 0.020 |" in block
     assert "| SimCLR-sign | – | – |" in block
     assert "- map@1000: 16 bits: nac best, by 0.100 over itq (spread 0.010)." in block
