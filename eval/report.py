@@ -63,12 +63,13 @@ def _pseudo_labels(report: dict) -> list[str]:
 def markdown(report: dict) -> str:
     proto = report["protocol"]
     headline = f"map@{proto['protocol']['map_at'][0]}"
+    layers = _code_layers(report)
     out = [f"# Retrieval report: {report['dataset']}", "",
            f"Protocol `{proto['protocol']['name']}`, seed {proto['seed']}, split sizes {proto['sizes']}, "
            f"split SHA-256 `{proto['split_sha256'][:16]}…`, {report['images']} images"
            + (f" ({report['mirflickr_images']} image set)" if report.get("mirflickr_images") else "") + ".",
            "Ranking by Hamming distance, ties broken by database index; relevance = at least one shared label.",
-           _setup(report), *([_code_layers(report)] if _code_layers(report) else []), "",
+           _setup(report), *([layers] if layers else []), "",
            f"## Test {headline} (best per column in bold)", "", *_table(report, headline), ""]
     for k in proto["protocol"]["map_at"][1:]:
         out += [f"## Test map@{k}", "", *_table(report, f"map@{k}"), ""]

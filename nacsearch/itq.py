@@ -41,6 +41,7 @@ def fit_itq(x: np.ndarray, bits: int, rng: np.random.Generator,
     if x.ndim != 2 or len(x) < 2:
         raise ValueError(f"ITQ needs (N >= 2, D) features, got shape {x.shape}")
     mean = x.mean(axis=0).astype(np.float32)
-    w = principal_directions(x - mean, bits)
-    r = itq_rotation((x - mean) @ w, rng, iterations)
+    centred = x - mean                                  # (N, D)
+    w = principal_directions(centred, bits)
+    r = itq_rotation(centred @ w, rng, iterations)
     return mean, (w @ r).astype(np.float32)

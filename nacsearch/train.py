@@ -160,9 +160,9 @@ class _Trainer:
         or averaged weights as the model, which are then kept beside the optimizer for a resumed run."""
         if self.info.is_main:
             ema = self.ema
-            model = encoded or (ema.module if ema else self.model)
+            model = encoded if encoded is not None else (ema.module if ema is not None else self.model)
             save_checkpoint(self.out, model, self.run, stats=stats, optimizer=self.opt,
-                            trained=self.model if ema or encoded else None, objective=self.objective,
+                            trained=self.model if model is not self.model else None, objective=self.objective,
                             state={"step": step, "epoch": epoch, "world": self.info.world,
                                    "total_steps": total, "complete": step >= total, "budget": self.budget,
                                    "ema_updates": int(ema.n_averaged) if ema else 0, **(extra or {})})
