@@ -119,14 +119,21 @@ def check_expected(run: RunConfig, expect: dict | None, where: str) -> None:
 
 
 def load_model(ckpt_dir: str | os.PathLike, device: str | torch.device = "cpu",
-               expect: dict | None = None) -> tuple[torch.nn.Module, dict]:
-    """Rebuild the encoder from a checkpoint, weights verified; returns (model in eval mode, meta)."""
+               expect: dict | None = None, unfitted_ok: bool = False) -> tuple[torch.nn.Module, dict]:
+    """Rebuild the encoder from a checkpoint, weights verified; returns (model in eval mode, meta).
+
+    A finished run whose config names an ITQ code layer that was never fitted (the run stopped between its last
+    step and the fit) is refused unless ``unfitted_ok`` (a resumed run, which fits it)."""
     from nacsearch.models import HashEncoder
 
     d = Path(ckpt_dir)
     meta = read_meta(d)
     run: RunConfig = meta["run"]
     check_expected(run, expect, str(d))
+    state = meta.get("state") or {}
+    if not unfitted_ok and run.model.code_layer != "trained" and state.get("complete") and "code_layer" not in state:
+        raise CheckpointError(f"{d}: training finished but its {run.model.code_layer} code layer was never fitted "
+                              "(the run stopped in between); run train again with --resume to fit it")
     if file_sha256(d / WEIGHTS) != meta.get("weights_sha256"):
         raise CheckpointError(f"{d / WEIGHTS}: SHA-256 does not match config.json (corrupt or replaced)")
     model = HashEncoder(run.model, inference_head=bool(meta.get("inference_head", True)))

@@ -186,7 +186,7 @@ class _Trainer:
         meta = read_meta(self.out)
         if meta["run"] != self.run:
             raise ValueError(f"{self.out}: cannot resume, the stored config differs from this run's")
-        model, meta = load_model(self.out, self.device)
+        model, meta = load_model(self.out, self.device, unfitted_ok=True)
         trained = load_train_state(self.out, self.opt, meta, self.objective)
         if self.ema is not None:  # the checkpoint's model is the average; the trained weights are kept beside it
             self.ema.module.load_state_dict(model.state_dict())

@@ -134,6 +134,28 @@ def test_training_with_an_itq_code_layer_saves_it_and_a_finished_run_resumes_to_
     np.testing.assert_array_equal(encode_images(again, images), codes)
 
 
+def test_a_run_stopped_before_its_code_layer_was_fitted_is_refused_until_resumed(trained, tmp_path, monkeypatch):
+    from nacsearch.checkpoint import CheckpointError
+    from nacsearch.train import _Trainer
+
+    _, images, run = trained
+    run = dataclasses.replace(run, model=dataclasses.replace(run.model, code_layer="itq-features"))
+    data = ArrayImages(images)
+    clean = tmp_path / "clean"
+    train(run, data, clean, device="cpu", progress=False)
+    with monkeypatch.context() as m:   # the process dies after its last step's checkpoint, before the fit
+        m.setattr(_Trainer, "fit_code_layer", lambda self, total, spe: (_ for _ in ()).throw(KeyboardInterrupt))
+        with pytest.raises(KeyboardInterrupt):
+            train(run, data, tmp_path / "cut", device="cpu", progress=False)
+    meta = json.loads((tmp_path / "cut" / "config.json").read_text())
+    assert meta["state"]["complete"] and "code_layer" not in meta["state"]
+    with pytest.raises(CheckpointError, match="never fitted.*--resume"):
+        load_model(tmp_path / "cut")
+    train(run, data, tmp_path / "cut", device="cpu", progress=False, resume=True)
+    np.testing.assert_array_equal(encode_images(load_model(tmp_path / "cut")[0], images),
+                                  encode_images(load_model(clean)[0], images))
+
+
 def test_a_mirror_summed_model_gets_itq_on_the_summed_inputs_and_stays_mirror_invariant(trained):
     model, images, _ = trained
     m = copy.deepcopy(model)
