@@ -131,3 +131,15 @@ def mean_average_precision(q_codes, db_codes, q_labels, db_labels, topk=1000, ch
     """mAP@topk (``"all"`` for the whole database) under the conventions above."""
     return evaluate(q_codes, db_codes, q_labels, db_labels, map_at=(topk,), precision_at=(),
                     pr_curve=False, chunk=chunk)[f"map@{topk}"]
+
+
+def split_scores(codes: np.ndarray, labels: np.ndarray, split, digits: int = 4) -> dict:
+    """Codes of a whole dataset (packed, (N, bits/8)) scored on a saved protocol split (``split.npz``'s arrays:
+    query, database, val_query, val_database index the dataset): {"test": ..., "validation": ...}, each
+    mAP@1000, mAP@all and precision within radius 2, rounded to ``digits``."""
+    out = {}
+    for name, q, db in (("test", "query", "database"), ("validation", "val_query", "val_database")):
+        m = evaluate(codes[split[q]], codes[split[db]], labels[split[q]], labels[split[db]], map_at=(1000, "all"),
+                     precision_at=(), pr_curve=False)
+        out[name] = {k: round(v, digits) for k, v in m.items() if isinstance(v, float)}
+    return out

@@ -108,3 +108,19 @@ def test_chunking_does_not_change_results():
     a = M.evaluate(q, db, lq, ldb, chunk=7)
     b = M.evaluate(q, db, lq, ldb, chunk=1000)
     assert a == b
+
+
+def test_split_scores_scores_test_and_validation_on_their_own_index_sets():
+    from nacsearch.eval.metrics import split_scores
+
+    rng = np.random.default_rng(4)
+    codes = np.packbits(rng.random((40, 16)) > 0.5, axis=1)              # (40, 2)
+    labels = rng.integers(0, 3, 40)
+    split = {"query": np.arange(0, 5), "database": np.arange(5, 25),
+             "val_query": np.arange(25, 30), "val_database": np.arange(30, 40)}
+    got = split_scores(codes, labels, split)
+    for name, q, db in (("test", "query", "database"), ("validation", "val_query", "val_database")):
+        want = M.evaluate(codes[split[q]], codes[split[db]], labels[split[q]], labels[split[db]], map_at=(1000, "all"))
+        assert got[name] == {"map@1000": round(want["map@1000"], 4), "map@all": round(want["map@all"], 4),
+                             "precision@radius2": round(want["precision@radius2"], 4)}
+    assert got["test"] != got["validation"]

@@ -21,19 +21,10 @@ import torch
 from nacsearch.checkpoint import load_model
 from nacsearch.code_layer import CODE_LAYERS, fit_code_layer
 from nacsearch.encode import encode_images
-from nacsearch.eval.metrics import evaluate
+from nacsearch.eval.metrics import split_scores
 from nacsearch.eval.runner import load_labelled
 
 SPEC = "fashion-mnist:/usr/share/datasets/fashion-mnist"
-
-
-def scalars(metrics: dict) -> dict:
-    return {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)}
-
-
-def score(codes: np.ndarray, labels: np.ndarray, sp, q: str, db: str) -> dict:
-    return scalars(evaluate(codes[sp[q]], codes[sp[db]], labels[sp[q]], labels[sp[db]], map_at=(1000, "all"),
-                            precision_at=(), pr_curve=False))
 
 
 def main() -> None:
@@ -52,8 +43,7 @@ def main() -> None:
             fit_code_layer(model, data.images[sp[args.fit_on]], kind, seed)
             c = encode_images(model, data.images)
             print(json.dumps({"report": d, "code_layer": kind, "fit_on": args.fit_on,
-                              "test": score(c, data.labels, sp, "query", "database"),
-                              "validation": score(c, data.labels, sp, "val_query", "val_database")}), flush=True)
+                              **split_scores(c, data.labels, sp)}), flush=True)
 
 
 if __name__ == "__main__":

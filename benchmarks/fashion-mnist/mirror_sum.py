@@ -17,17 +17,13 @@ import torch
 
 from nacsearch.checkpoint import load_model
 from nacsearch.encode import encode_images
-from nacsearch.eval.metrics import evaluate
+from nacsearch.eval.metrics import split_scores
 from nacsearch.eval.runner import load_labelled
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "neardup"))
 from mirror_sum import with_mirror_sum  # noqa: E402  (one definition, shared with the near-duplicate script)
 
 SPEC = "fashion-mnist:/usr/share/datasets/fashion-mnist"
-
-
-def scalars(metrics: dict) -> dict:
-    return {k: round(v, 4) for k, v in metrics.items() if isinstance(v, float)}
 
 
 def main(report_dirs: list[str]) -> None:
@@ -37,10 +33,7 @@ def main(report_dirs: list[str]) -> None:
         model, _ = load_model(Path(d) / "models" / "nac-64", torch.device("cpu"))
         for name, on in (("plain", False), ("mirror-sum", True)):
             c = encode_images(with_mirror_sum(model, on), data.images)
-            test = evaluate(c[sp["query"]], c[sp["database"]], data.labels[sp["query"]], data.labels[sp["database"]])
-            val = evaluate(c[sp["val_query"]], c[sp["val_database"]], data.labels[sp["val_query"]],
-                           data.labels[sp["val_database"]], map_at=(1000,), precision_at=(), pr_curve=False)
-            print(json.dumps({"report": d, "codes": name, "test": scalars(test), "validation": scalars(val)}), flush=True)
+            print(json.dumps({"report": d, "codes": name, **split_scores(c, data.labels, sp)}), flush=True)
 
 
 if __name__ == "__main__":
