@@ -10,6 +10,7 @@ from nacsearch.codes import check_bits
 
 BACKBONES = ("small", "resnet18", "vgg16_bn")
 INPUT_NORMS = ("dataset", "image")
+POOLS = ("global", "grid2")  # how the 'small' backbone pools its last feature map (nacsearch.models.backbones)
 CODE_LAYERS = ("trained", "itq-hidden", "itq-features")  # the code head's last layer after training (code_layer.py)
 OBJECTIVES = ("nac", "simclr", "cibhash", "distillhash")
 OPTIMIZERS = ("adamw", "lars", "sgd")
@@ -26,6 +27,9 @@ class ModelConfig:
     width: int = 16                  # base channel width of the 'small' backbone (~300-480 img/s of two-view
     #                                  training on 2 CPU cores at 28 px)
     hidden: int = 0                  # hidden width of the code/inference heads (0 = feature dim)
+    pool: str = "global"             # 'small' backbone's last feature map -> features: global: its average over
+    #                                  all positions (8w); grid2: the averages of its 2x2 quadrants (32w), which keep
+    #                                  where in the image a pattern is
     loco: bool = False               # LoCo-style local training: each 'small' backbone stage gets its own heads
     #                                  and loss, gradients overlap one stage (nacsearch.models.backbones)
     head_gain: float = 16.0          # multiplies the default init of the heads' last layers (scale of u at init):
@@ -53,6 +57,10 @@ class ModelConfig:
             raise ValueError(f"head_gain must be positive, got {self.head_gain}")
         if self.input_norm not in INPUT_NORMS:
             raise ValueError(f"input_norm must be one of {INPUT_NORMS}, got {self.input_norm!r}")
+        if self.pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
+        if self.pool != "global" and self.backbone != "small":
+            raise ValueError(f"pool={self.pool!r} needs the 'small' backbone")
         if self.loco and self.backbone != "small":
             raise ValueError("loco needs the 'small' backbone (its stages are defined there)")
         if self.code_layer not in CODE_LAYERS:

@@ -29,7 +29,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     cpu_bf16: bool | None = None, mirror_sum: bool | None = None,
                     ema: float | None = None, pair_negative: bool | None = None,
                     bank: int | None = None, neighbours: int | None = None,
-                    neighbour_weight: float | None = None, code_layer: str | None = None) -> RunConfig:
+                    neighbour_weight: float | None = None, code_layer: str | None = None,
+                    pool: str | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -41,10 +42,10 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
         return value if value is not None else rec.get(name)
 
-    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative = (
+    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative, pool = (
         chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
                                   ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
-                                  ("mirror_sum", mirror_sum), ("pair_negative", pair_negative)))
+                                  ("mirror_sum", mirror_sum), ("pair_negative", pair_negative), ("pool", pool)))
     if objective == "nac":  # a recipe's code bank and code layer are NAC's; other objectives keep the defaults
         bank = rec.get("bank") if bank is None else bank
         code_layer = rec.get("code_layer") if code_layer is None else code_layer
@@ -53,7 +54,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco,
-                                     input_norm=input_norm, mirror_sum=mirror_sum, code_layer=code_layer))
+                                     input_norm=input_norm, mirror_sum=mirror_sum, code_layer=code_layer,
+                                     pool=pool))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise,
                                                    pair_negative=pair_negative, bank=bank, neighbours=neighbours,
                                                    neighbour_weight=neighbour_weight))

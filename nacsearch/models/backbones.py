@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 from nacsearch.config import ModelConfig
 
@@ -18,10 +19,12 @@ def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
 class SmallCNN(nn.Module):
     """CPU-friendly CNN for 28-64 px images: six 3x3 conv-BN-ReLU layers, three stride-2.
 
-    Widths ``w, 2w, 2w, 4w, 4w, 8w``; ``feature_dim = 8w``.
+    Widths ``w, 2w, 2w, 4w, 4w, 8w``; the last map is averaged over all positions (``pool='global'``,
+    ``feature_dim = 8w``) or over each of its 2x2 quadrants (``pool='grid2'``, ``feature_dim = 32w``,
+    quadrant-major: the 8w channels of the top-left quadrant first).
     """
 
-    def __init__(self, channels: int, width: int) -> None:
+    def __init__(self, channels: int, width: int, pool: str = "global") -> None:
         super().__init__()
         w = width
         self.features = nn.Sequential(
@@ -32,11 +35,19 @@ class SmallCNN(nn.Module):
             _conv_bn(4 * w, 4 * w),
             _conv_bn(4 * w, 8 * w, 2),      # (B, 8w, H/8, W/8)
         )
-        self.feature_dim = 8 * w
-        self.stage_dims = (2 * w, 4 * w, 8 * w)  # pooled width after each stride-2 layer
+        self.grid = 2 if pool == "grid2" else 1
+        self.feature_dim = 8 * w * self.grid ** 2
+        self.stage_dims = (2 * w, 4 * w, self.feature_dim)  # pooled width after each stride-2 layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.features(x).mean(dim=(2, 3))  # (B, 8w)
+        return self.pool(self.features(x))  # (B, feature_dim)
+
+    def pool(self, a: torch.Tensor) -> torch.Tensor:
+        """The last feature map (B, 8w, h, w) -> features (B, feature_dim); >= 0, as the map is (ReLU)."""
+        if self.grid == 1:
+            return a.mean(dim=(2, 3))                                       # (B, 8w)
+        q = F.adaptive_avg_pool2d(a, self.grid)                             # (B, 8w, 2, 2)
+        return q.permute(0, 2, 3, 1).flatten(1)                             # (B, 4 * 8w), quadrant-major
 
     def stage(self, k: int, x: torch.Tensor) -> torch.Tensor:
         """Stage k in 0..2: layers 2k and 2k+1 (ending at a stride-2 layer)."""
@@ -51,7 +62,7 @@ class SmallCNN(nn.Module):
         a0 = self.stage(0, x)                                              # (B, 2w, H/2, W/2)
         a1 = self.stage(1, a0)                                             # (B, 4w, H/4, W/4), grads reach stage 0
         a2 = self.stage(2, self.stage(1, a0.detach()))                     # (B, 8w, H/8, W/8), stages 1-2 only
-        return [a.mean(dim=(2, 3)) for a in (a0, a1, a2)]
+        return [a0.mean(dim=(2, 3)), a1.mean(dim=(2, 3)), self.pool(a2)]
 
 
 class ResNet18Small(nn.Module):
@@ -95,7 +106,7 @@ class VGG16BN(nn.Module):
 def build_backbone(cfg: ModelConfig) -> nn.Module:
     """The backbone named by ``cfg.backbone``, randomly initialised."""
     if cfg.backbone == "small":
-        return SmallCNN(cfg.channels, cfg.width)
+        return SmallCNN(cfg.channels, cfg.width, cfg.pool)
     if cfg.backbone == "resnet18":
         return ResNet18Small(cfg.channels)
     if cfg.backbone == "vgg16_bn":
