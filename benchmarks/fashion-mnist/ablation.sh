@@ -11,6 +11,9 @@
 #   no-pair-negative  the other view of the same image is not among NAC's negatives (the reference counts it)
 #   neighbours-1024   NNCLR-style: the inference head also predicts the nearest of the last 1,024 codes to the
 #                     other view's code, at half the positive's weight (also -w25: a quarter, -w10: a tenth)
+#   p-0.03, p-0.15, p-0.25  the channel's flip probability p instead of 0.08 (chosen in 2026-11 on NAC's own
+#               trained code layer; with the ITQ code layer, p only shapes the backbone the layer reads)
+#   batch-16, batch-64  batches of 16 or 64 pairs instead of 32 (the same 40 epochs: twice or half the steps)
 #   defaults    no override: the plain NAC row of the same code, for validation numbers added since
 # Every row runs exactly 40 epochs (--train-minutes 0: no time budget; the step count never depends on the
 # machine's speed; the views' randomness is indexed by step, so a row reproduces its numbers).
@@ -23,7 +26,9 @@ declare -A SETTINGS=([prior-1]="prior_weight=1.0" [loco]="loco=true"
                      [width-32]="width=32" [ema-0.999]="ema=0.999" [ema-0.99]="ema=0.99"
                      [no-pair-negative]="pair_negative=false" [neighbours-1024]="neighbours=1024"
                      [neighbours-1024-w25]="neighbours=1024 neighbour_weight=0.25"
-                     [neighbours-1024-w10]="neighbours=1024 neighbour_weight=0.1" [defaults]="")
+                     [neighbours-1024-w10]="neighbours=1024 neighbour_weight=0.1" [defaults]=""
+                     [p-0.03]="p=0.03" [p-0.15]="p=0.15" [p-0.25]="p=0.25"
+                     [batch-16]="batch_size=16" [batch-64]="batch_size=64")
 for name in "${@:-prior-1 loco}"; do
   for n in $name; do
     sets=()
