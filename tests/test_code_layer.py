@@ -6,9 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
+from PIL import Image
 
 from nacsearch import codes as C
 from nacsearch.checkpoint import load_model
+from nacsearch.cli.main import main
 from nacsearch.code_layer import fit_code_layer, last_layer_inputs
 from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig
 from nacsearch.datasets.arrays import ArrayImages
@@ -151,6 +154,14 @@ def test_a_run_stopped_before_its_code_layer_was_fitted_is_refused_until_resumed
     assert meta["state"]["complete"] and "code_layer" not in meta["state"]
     with pytest.raises(CheckpointError, match="never fitted.*--resume"):
         load_model(tmp_path / "cut")
+    folder = tmp_path / "imgs"                                             # the CLI says so in one line, exit 1
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(images[i, 0]).save(folder / f"{i}.png")
+    res = CliRunner().invoke(main, ["encode", str(folder), "--model", str(tmp_path / "cut"),
+                                    "--out", str(tmp_path / "c.npy")])
+    assert res.exit_code == 1 and "never fitted" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "c.npy").exists()
     train(run, data, tmp_path / "cut", device="cpu", progress=False, resume=True)
     np.testing.assert_array_equal(encode_images(load_model(tmp_path / "cut")[0], images),
                                   encode_images(load_model(clean)[0], images))
