@@ -1,7 +1,8 @@
 """Feature extractors f(x) = h. No I/O here; weights come from checkpoints.
 
 All backbones take ``(B, C, H, W)`` float input (any H, W >= 8) and return
-``(B, D)`` features after global average pooling; ``D`` is ``feature_dim``.
+``(B, D)`` non-negative features after average pooling (global; the 'small' one can also pool
+per 2x2 quadrant, ``ModelConfig.pool``); ``D`` is ``feature_dim``.
 """
 from __future__ import annotations
 
