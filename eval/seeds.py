@@ -21,7 +21,8 @@ METRICS = ("map@1000", "map@all")  # summarised, judged and tabled
 
 
 def load_reports(dirs: list[str | Path]) -> list[dict]:
-    """report.json of each directory; ValueError if they differ in anything but the seed, or repeat one."""
+    """report.json of each directory; ValueError if they differ in anything but the seed (and the code lengths and
+    methods scored), or if a seed gives one method at one length twice."""
     reports = [read_json(Path(d) / "report.json") for d in dirs]
     if not reports:
         raise ValueError("no reports given")
@@ -29,10 +30,19 @@ def load_reports(dirs: list[str | Path]) -> list[dict]:
         values = {json.dumps(r.get(key)) for r in reports}
         if len(values) > 1:
             raise ValueError(f"reports differ in {key!r}: {sorted(values)}; only the seed may differ")
-    seeds = [r["seed"] for r in reports]
-    if len(set(seeds)) != len(seeds):
-        raise ValueError(f"seeds repeat: {seeds}")
+    seen: set = set()
+    for r in reports:  # one seed may come in several reports (one per code length), but gives each cell once
+        for bits, per in r["results"].items():
+            for method in per:
+                if (r["seed"], bits, method) in seen:
+                    raise ValueError(f"seeds repeat: seed {r['seed']} gives {method} at {bits} bits twice")
+                seen.add((r["seed"], bits, method))
     return reports
+
+
+def seeds_of(reports: list[dict]) -> list[int]:
+    """The distinct seeds of ``reports``, sorted."""
+    return sorted({r["seed"] for r in reports})
 
 
 def summarise(reports: list[dict], metrics: tuple[str, ...] = METRICS, split: str = "test") -> dict:
@@ -96,7 +106,7 @@ def markdown(summary: dict, reports: list[dict], judged: dict) -> str:
     first = reports[0]
     fit_on = "the unlabeled database" if first.get("train_on") == "database" else "the training split"
     out = [f"# Seed spread: {first['dataset']}", "",
-           f"Seeds {sorted(r['seed'] for r in reports)}, each with its own split and training seed; "
+           f"Seeds {seeds_of(reports)}, each with its own split and training seed; "
            f"learned methods fit {fit_on}. "
            "Cells: test mean ± std (sample std) over n seeds. A method is **best** only when its mean exceeds the "
            "runner-up's by more than the larger std.", ""]
@@ -146,7 +156,7 @@ def write_summary(dirs: list[str | Path], out_dir: str | Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     judged = verdicts(summary)
     settings = {key: reports[0].get(key) for key in SAME}  # shared by every seed
-    doc = {"reports": [str(d) for d in dirs], "seeds": [r["seed"] for r in reports], "settings": settings,
+    doc = {"reports": [str(d) for d in dirs], "seeds": seeds_of(reports), "settings": settings,
            "summary": summary, "verdicts": judged, "provenance": provenance()}
     write_json(out / "summary.json", doc)
     atomic_write_text(out / "summary.md", markdown(summary, reports, judged))

@@ -56,8 +56,8 @@ def test_best_only_beyond_the_larger_std():
 def test_reports_must_differ_only_in_seed(tmp_path):
     with pytest.raises(ValueError, match="train_on"):
         load_reports(write(tmp_path / "a", [report(0, {}), report(1, {}, train_on="database")]))
-    with pytest.raises(ValueError, match="seeds repeat"):
-        load_reports(write(tmp_path / "b", [report(0, {}), report(0, {})]))
+    with pytest.raises(ValueError, match="seed 0 gives nac at 16 bits twice"):
+        load_reports(write(tmp_path / "b", [report(0, {"16": {"nac": (0.5, 0.4)}}), report(0, {"16": {"nac": (0.6, 0.4)}})]))
     other_size = {**report(1, {}), "train_images": 69000}
     with pytest.raises(ValueError, match="train_images"):
         load_reports(write(tmp_path / "c", [{**report(0, {}), "train_images": 5000}, other_size]))
@@ -90,3 +90,14 @@ def test_paired_difference_uses_matching_seeds_only():
     assert p["mean"] == pytest.approx(0.015) and p["std"] == pytest.approx(0.005 * 2 ** 0.5)
     assert p["min"] == pytest.approx(0.01) and p["max"] == pytest.approx(0.02)
     assert paired(lead, {"values": [0.69], "seeds": [2]}) is None
+
+
+def test_one_seed_may_come_as_one_report_per_code_length(tmp_path):
+    reps = [report(s, {b: {"nac": (0.6 + s / 100 + int(b) / 1000, 0.4)}}) for s in range(2) for b in ("16", "32")]
+    summary = summarise(load_reports(write(tmp_path, reps)))
+    assert summary["16"]["nac"]["map@1000"]["values"] == pytest.approx([0.616, 0.626])
+    assert summary["32"]["nac"]["map@1000"]["seeds"] == [0, 1]
+    res = CliRunner().invoke(main, ["eval-summary", *map(str, sorted(tmp_path.glob("r*"))), "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert doc["seeds"] == [0, 1] and "Seeds [0, 1]," in (tmp_path / "s" / "summary.md").read_text()
