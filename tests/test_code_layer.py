@@ -146,8 +146,11 @@ def test_a_run_stopped_before_its_code_layer_was_fitted_is_refused_until_resumed
     data = ArrayImages(images)
     clean = tmp_path / "clean"
     train(run, data, clean, device="cpu", progress=False)
-    with monkeypatch.context() as m:   # the process dies after its last step's checkpoint, before the fit
-        m.setattr(_Trainer, "fit_code_layer", lambda self, total, spe: (_ for _ in ()).throw(KeyboardInterrupt))
+    def killed(self, total, spe):      # the process dies after its last step's checkpoint, before the fit
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(_Trainer, "fit_code_layer", killed)
         with pytest.raises(KeyboardInterrupt):
             train(run, data, tmp_path / "cut", device="cpu", progress=False)
     meta = json.loads((tmp_path / "cut" / "config.json").read_text())

@@ -22,12 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
-
+from nacsearch import codes as C
 from nacsearch.checkpoint import load_model
 from nacsearch.eval.metrics import split_scores
 from nacsearch.eval.runner import load_labelled
 from nacsearch.itq import fit_itq
+from nacsearch.models.backbones import pool_map
 
 SPEC = "fashion-mnist:/usr/share/datasets/fashion-mnist"
 
@@ -38,14 +38,14 @@ def pooled_features(model: torch.nn.Module, images: np.ndarray, batch: int = 200
     out: dict[str, list] = {"global": [], "grid2": []}
     for i in range(0, len(images), batch):
         a = model.backbone.features(model.normalise(torch.from_numpy(images[i:i + batch]).float() / 255))
-        out["global"].append(a.mean(dim=(2, 3)))
-        out["grid2"].append(F.adaptive_avg_pool2d(a, 2).permute(0, 2, 3, 1).flatten(1))
+        out["global"].append(pool_map(a, 1))
+        out["grid2"].append(pool_map(a, 2))
     return {k: torch.cat(v).numpy() for k, v in out.items()}
 
 
 def itq_codes(x: np.ndarray, fit_rows: np.ndarray, bits: int, seed: int) -> np.ndarray:
     mean, proj = fit_itq(x[fit_rows], bits, np.random.default_rng(seed))
-    return np.packbits(((x - mean) @ proj) > 0, axis=1)
+    return C.encode_preactivations((x - mean) @ proj)
 
 
 def main() -> None:

@@ -17,6 +17,15 @@ def _conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
     return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
 
 
+def pool_map(a: torch.Tensor, grid: int) -> torch.Tensor:
+    """A feature map (B, D, h, w) -> (B, grid * grid * D): its average over each cell of a grid x grid split,
+    cell-major (row by row, the D channels of the top-left cell first); grid 1 is the global average."""
+    if grid == 1:
+        return a.mean(dim=(2, 3))                                           # (B, D)
+    q = F.adaptive_avg_pool2d(a, grid)                                      # (B, D, grid, grid)
+    return q.permute(0, 2, 3, 1).flatten(1)                                 # (B, grid * grid * D)
+
+
 class SmallCNN(nn.Module):
     """CPU-friendly CNN for 28-64 px images: six 3x3 conv-BN-ReLU layers, three stride-2.
 
@@ -45,10 +54,7 @@ class SmallCNN(nn.Module):
 
     def pool(self, a: torch.Tensor) -> torch.Tensor:
         """The last feature map (B, 8w, h, w) -> features (B, feature_dim); >= 0, as the map is (ReLU)."""
-        if self.grid == 1:
-            return a.mean(dim=(2, 3))                                       # (B, 8w)
-        q = F.adaptive_avg_pool2d(a, self.grid)                             # (B, 8w, 2, 2)
-        return q.permute(0, 2, 3, 1).flatten(1)                             # (B, 4 * 8w), quadrant-major
+        return pool_map(a, self.grid)
 
     def stage(self, k: int, x: torch.Tensor) -> torch.Tensor:
         """Stage k in 0..2: layers 2k and 2k+1 (ending at a stride-2 layer)."""
