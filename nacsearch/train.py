@@ -35,6 +35,7 @@ from nacsearch.views import TwoViews
 
 log = logging.getLogger(__name__)
 
+CENTRE_IMAGES = 256  # training images whose statistics centre the heads at the start (ModelConfig.head_centre)
 MAX_LOG_LINES = 40  # progress lines on stderr per run (checkpoints are still written every epoch)
 
 
@@ -95,6 +96,8 @@ class _Trainer:
         # CPU convolutions run faster on channels-last tensors (benchmarks/RESULTS.md, "Training throughput")
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
         self.model.to(memory_format=self.layout)
+        if run.model.head_centre:  # a resumed run then loads its own weights over this start
+            self.model.centre_heads(self._centre_sample())
         self.views = TwoViews(run.views)
         self.opt = build_optimizer(self.model, run.train)
         # the weights that encode, when averaged: parameters and BatchNorm statistics (the first update copies)
@@ -111,6 +114,13 @@ class _Trainer:
         self.history: list[dict] = []
         self.budget: dict = {}
         self._order, self._order_epoch = np.zeros(0, np.int64), -1
+
+    def _centre_sample(self) -> torch.Tensor:
+        """Images (N, C, H, W) in [0, 1] for HashEncoder.centre_heads: a seeded sample of CENTRE_IMAGES."""
+        n = len(self.data)
+        idx = np.sort(np.random.default_rng([self.run.train.seed, 1]).choice(n, min(n, CENTRE_IMAGES), replace=False))
+        x = torch.from_numpy(self.data.images[idx]).to(self.device).float().div_(255)
+        return x.contiguous(memory_format=self.layout)
 
     def step(self, x: torch.Tensor, idx: np.ndarray, step: int, lr: float) -> tuple[float, torch.Tensor]:
         cfg = self.run.train

@@ -96,14 +96,14 @@ def test_weights_of_another_architecture_are_refused(tmp_path):
         load_model(tmp_path)
 
 
-@pytest.mark.parametrize("views,ema,bank,layer", [(ViewConfig(), 0.0, 0, "trained"),
-                                                  (ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5), 0.0, 0,
-                                                   "trained"),
-                                                  (ViewConfig(), 0.8, 0, "trained"), (ViewConfig(), 0.0, 200, "trained"),
-                                                  (ViewConfig(), 0.0, 0, "itq-features")],
-                         ids=["default-views", "copy-views", "ema", "code-bank", "itq-code-layer"])
-def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch, views, ema, bank, layer):
-    run = dataclasses.replace(tiny_run(12, code_layer=layer), views=views)
+@pytest.mark.parametrize("views,ema,bank,model", [(ViewConfig(), 0.0, 0, {}),
+                                                  (ViewConfig(zoom_out_p=0.5, rotate_p=0.5, downscale_p=0.5), 0.0, 0, {}),
+                                                  (ViewConfig(), 0.8, 0, {}), (ViewConfig(), 0.0, 200, {}),
+                                                  (ViewConfig(), 0.0, 0, {"code_layer": "itq-features"}),
+                                                  (ViewConfig(), 0.0, 0, {"head_centre": True})],
+                         ids=["default-views", "copy-views", "ema", "code-bank", "itq-code-layer", "centred-heads"])
+def test_interrupted_run_resumes_exactly(data, tmp_path, monkeypatch, views, ema, bank, model):
+    run = dataclasses.replace(tiny_run(12, **model), views=views)
     run = dataclasses.replace(run, train=dataclasses.replace(run.train, ema=ema),
                               objective=dataclasses.replace(run.objective, bank=bank))
     train(run, data, tmp_path / "full", device="cpu", progress=False)

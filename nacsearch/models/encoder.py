@@ -69,6 +69,31 @@ class HashEncoder(nn.Module):
         return EncoderOutput(h, self.code_head(h), logits)
 
     @torch.no_grad()
+    def centre_heads(self, x: torch.Tensor) -> None:
+        """Data-dependent start (Kraehenbuehl et al., ICLR 2016): shift each head's last-layer bias so that its
+        outputs (u, logits; every LoCo stage's too) average 0 over the images x (N, C, H, W) in [0, 1].
+
+        The hidden ReLU layer is >= 0, so at the default init u has a large part common to all images: codes start
+        nearly equal, every pair of codes looks alike, and NAC's cheapest first move is to shrink u towards 0
+        (the loss's chance level, a saddle it can stay in at 128 bits).  Centred, the bits start balanced.
+        BatchNorm uses the sample's statistics, as in training; its running statistics are left as they were.
+        """
+        buffers = {k: v.clone() for k, v in self.named_buffers()}
+        was_training = self.training
+        self.train()
+        try:
+            outs = self(x, stages=True) if self.local_heads is not None else [self(x)]
+        finally:
+            self.train(was_training)
+            for k, v in self.named_buffers():
+                v.copy_(buffers[k])
+        heads = [(h[0], h[1] if len(h) > 1 else None) for h in self.local_heads or []]
+        for out, (code, infer) in zip(outs, heads + [(self.code_head, self.inference_head)]):
+            code.centre(out.u)
+            if infer is not None:
+                infer.centre(out.logits)
+
+    @torch.no_grad()
     def preactivations(self, x: torch.Tensor) -> torch.Tensor:
         """The pre-activations u (B, bits) whose signs are the codes, in eval-mode semantics (caller sets
         .eval()).  With ``mirror_sum`` u(x) + u(mirror x): the last linear layer applied to the sum of an

@@ -21,11 +21,16 @@ class _MLPHead(nn.Module):
         super().__init__()
         self.net = nn.Sequential(nn.Linear(dim_in, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, bits))
         with torch.no_grad():
-            self.net[2].weight.mul_(gain)  # gain > 1 starts tanh(u) away from its linear regime
+            self.net[2].weight.mul_(gain)  # the scale of u at init (ModelConfig.head_gain)
         self.scale = 1.0 / math.sqrt(bits)
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.net(h) * self.scale  # (B, bits)
+
+    @torch.no_grad()
+    def centre(self, y: torch.Tensor) -> None:
+        """Shift the last layer's bias so that this head's outputs y (N, bits) would average 0."""
+        self.net[2].bias -= y.float().mean(dim=0) / self.scale  # y = net(h) * scale
 
 
 class CodeHead(_MLPHead):

@@ -1,0 +1,39 @@
+"""The standard protocol with recipe-level settings changed for every deep method alike.
+
+``nacsearch eval --nac-set`` changes NAC's settings only; a setting of the net or its start (such as
+``pool`` or ``head_centre``) should be the same for every learned method, so this script changes the
+``categories`` recipe itself, in this process only, and runs the protocol as ``nacsearch eval`` does
+(40 epochs, reports as it writes them).
+Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/recipe_set.py OUT BITS SEED METHODS [KEY=VALUE ...]
+e.g. ``recipe_set.py pool-grid2/64 64 0 nac,simclr,itq+simclr pool=grid2``.  VALUEs are JSON (else strings).
+Needs: apt-get install dataset-fashion-mnist
+"""
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+from nacsearch.config import RECIPES
+from nacsearch.eval.runner import run_eval
+
+
+def _value(text: str):
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def main(out: str, bits: int, seed: int, methods: list[str], settings: dict) -> None:
+    RECIPES["categories"] = {**RECIPES["categories"], **settings}   # this process only
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    logging.info("categories recipe: %s", RECIPES["categories"])
+    run_eval("fashion-mnist:/usr/share/datasets/fashion-mnist", [bits], methods, out, device="cpu", epochs=40, seed=seed)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) < 5:
+        sys.exit(__doc__)
+    pairs = [a.partition("=") for a in sys.argv[5:]]
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(","), {k: _value(v) for k, _, v in pairs})
