@@ -144,8 +144,11 @@ def _retrieval(dataset, bits, names, out_dir, epochs, device, seed, save_codes, 
 @click.argument("reports", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False),
               help="Directory for summary.json and summary.md.")
+@click.option("--replace", is_flag=True,
+              help="A later directory's cell (seed, length, method) supersedes an earlier one's instead of being "
+                   "refused, e.g. one method re-run beside older reports; summary.md lists what was replaced.")
 @click.option("--json", "as_json", is_flag=True, help="Print the verdicts as JSON.")
-def eval_summary_cmd(reports, out_dir, as_json):
+def eval_summary_cmd(reports, out_dir, replace, as_json):
     """Mean +- std over retrieval reports that differ only in seed (one directory each).
 
     A method is called best at a code length only when its mean beats the runner-up's by more
@@ -153,7 +156,7 @@ def eval_summary_cmd(reports, out_dir, as_json):
     """
     from nacsearch.eval.seeds import write_summary
 
-    doc = call(write_summary, list(reports), out_dir)
+    doc = call(write_summary, list(reports), out_dir, replace)
     if as_json:
         echo_json({"seeds": doc["seeds"], "verdicts": doc["verdicts"], "summary": f"{out_dir}/summary.md"})
         return

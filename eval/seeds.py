@@ -20,12 +20,16 @@ SAME = ("dataset", "train_on", "train_images", "epochs", "minutes", "scale", "mi
 METRICS = ("map@1000", "map@all")  # summarised, judged and tabled
 
 
-def load_reports(dirs: list[str | Path]) -> list[dict]:
+def load_reports(dirs: list[str | Path], replaced: list | None = None) -> list[dict]:
     """report.json of each directory; ValueError if they differ in anything but the seed (and the code lengths and
-    methods scored), or if a seed gives one method at one length twice."""
+    methods scored), or if a seed gives one method at one length twice.  With a list as ``replaced``, a later
+    directory's cell replaces an earlier one's instead (a method re-run beside reports it supersedes), and each
+    replaced cell is appended to it as ``{"seed", "bits", "method", "report", "by"}`` (the two directories)."""
     reports = [read_json(Path(d) / "report.json") for d in dirs]
     if not reports:
         raise ValueError("no reports given")
+    if replaced is not None:
+        replaced.extend(_drop_superseded(reports, [str(d) for d in dirs]))
     for key in SAME:
         values = {json.dumps(r.get(key)) for r in reports}
         if len(values) > 1:
@@ -38,6 +42,23 @@ def load_reports(dirs: list[str | Path]) -> list[dict]:
                     raise ValueError(f"seeds repeat: seed {r['seed']} gives {method} at {bits} bits twice")
                 seen.add((r["seed"], bits, method))
     return reports
+
+
+def _drop_superseded(reports: list[dict], names: list[str]) -> list[dict]:
+    """Remove, in place, every cell that a later report gives again for the same seed and length; returns them."""
+    last: dict = {}
+    for i, r in enumerate(reports):
+        for bits, per in r["results"].items():
+            for method in per:
+                last[(r["seed"], bits, method)] = i
+    dropped = []
+    for i, r in enumerate(reports):
+        for bits, per in r["results"].items():
+            for method in [m for m in per if last[(r["seed"], bits, m)] != i]:
+                del per[method]
+                dropped.append({"seed": r["seed"], "bits": bits, "method": method, "report": names[i],
+                                "by": names[last[(r["seed"], bits, method)]]})
+    return dropped
 
 
 def seeds_of(reports: list[dict]) -> list[int]:
@@ -145,12 +166,14 @@ def _paired_text(v: dict) -> str:
             f"(from {p['min']:+.4f} to {p['max']:+.4f})")
 
 
-def write_summary(dirs: list[str | Path], out_dir: str | Path) -> dict:
-    """Summarise the seed reports in ``dirs``; writes summary.json and summary.md in ``out_dir``."""
+def write_summary(dirs: list[str | Path], out_dir: str | Path, replace: bool = False) -> dict:
+    """Summarise the seed reports in ``dirs``; writes summary.json and summary.md in ``out_dir``.  ``replace``: a
+    later directory's cells supersede an earlier one's (see :func:`load_reports`), listed in both files."""
     from nacsearch.provenance import provenance, write_json
     from nacsearch.safeio import atomic_write_text
 
-    reports = load_reports(dirs)
+    replaced: list | None = [] if replace else None
+    reports = load_reports(dirs, replaced)
     summary = summarise(reports)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -158,6 +181,12 @@ def write_summary(dirs: list[str | Path], out_dir: str | Path) -> dict:
     settings = {key: reports[0].get(key) for key in SAME}  # shared by every seed
     doc = {"reports": [str(d) for d in dirs], "seeds": seeds_of(reports), "settings": settings,
            "summary": summary, "verdicts": judged, "provenance": provenance()}
+    text = markdown(summary, reports, judged)
+    if replaced:
+        doc["replaced"] = replaced
+        text += "\nSuperseded cells (left out; the later report's are used):\n\n" + "".join(
+            f"- seed {c['seed']}, {c['bits']} bits, {c['method']}: {c['report']} replaced by {c['by']}\n"
+            for c in replaced)
     write_json(out / "summary.json", doc)
-    atomic_write_text(out / "summary.md", markdown(summary, reports, judged))
+    atomic_write_text(out / "summary.md", text)
     return doc

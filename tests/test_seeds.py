@@ -101,3 +101,22 @@ def test_one_seed_may_come_as_one_report_per_code_length(tmp_path):
     assert res.exit_code == 0, res.output
     doc = json.loads((tmp_path / "s" / "summary.json").read_text())
     assert doc["seeds"] == [0, 1] and "Seeds [0, 1]," in (tmp_path / "s" / "summary.md").read_text()
+
+
+def test_replace_lets_a_later_report_supersede_a_cell_and_lists_it(tmp_path):
+    old = [report(s, {"32": {"nac": (0.60, 0.40), "itq": (0.65 + s / 100, 0.45)}}) for s in range(2)]
+    new = [report(s, {"32": {"nac": (0.70 + s / 100, 0.50)}}) for s in range(2)]
+    dirs = [str(d) for d in write(tmp_path, old + new)]
+    with pytest.raises(ValueError, match="twice"):
+        load_reports(dirs)                                   # refused unless asked
+    replaced: list = []
+    summary = summarise(load_reports(dirs, replaced))
+    assert summary["32"]["nac"]["map@1000"]["values"] == pytest.approx([0.70, 0.71])  # the later ones only
+    assert summary["32"]["itq"]["map@1000"]["values"] == pytest.approx([0.65, 0.66])  # kept from the earlier
+    assert replaced == [{"seed": s, "bits": "32", "method": "nac", "report": dirs[s], "by": dirs[2 + s]} for s in range(2)]
+    res = CliRunner().invoke(main, ["eval-summary", *dirs, "--replace", "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    doc = json.loads((tmp_path / "s" / "summary.json").read_text())
+    assert len(doc["replaced"]) == 2 and doc["verdicts"]["map@1000"]["32"]["best"] == "nac"
+    assert f"seed 1, 32 bits, nac: {dirs[1]} replaced by {dirs[3]}" in (tmp_path / "s" / "summary.md").read_text()
+    assert CliRunner().invoke(main, ["eval-summary", *dirs, "--out", str(tmp_path / "t")]).exit_code == 1

@@ -5,8 +5,9 @@
 #              depend on it and are recorded in report.json (reports in transductive-<M>min/)
 #   EPOCHS=E   exactly E epochs of the 69,000 images (2,156 steps of 32 each) whatever the machine
 #              (reports in transductive-<E>ep/)
-# Usage: MINUTES=5 | EPOCHS=8 [METHODS=nac,simclr,cibhash,itq] [SEED=0] bash benchmarks/fashion-mnist/transductive.sh [BITS...]
-#        (default: 64 32 16; seed 0 writes <dir>/<bits>, seed S > 0 <dir>/seed<S>/<bits>)
+# Usage: MINUTES=5 | EPOCHS=8 [METHODS=nac,simclr,cibhash,itq] [SEED=0] [OUT=DIR]
+#        bash benchmarks/fashion-mnist/transductive.sh [BITS...]
+#        (default: 64 32 16; seed 0 writes <dir>/<bits>, seed S > 0 <dir>/seed<S>/<bits>; OUT replaces <dir>)
 # Needs: apt-get install dataset-fashion-mnist
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -18,6 +19,7 @@ else
   minutes=${MINUTES:-5}
   length=(--train-minutes "$minutes" --epochs 1000); out="transductive-${minutes}min"
 fi
+out=${OUT:-$out}
 [ "$seed" = 0 ] || out="$out/seed$seed"
 for bits in "${@:-64 32 16}"; do
   for b in $bits; do
