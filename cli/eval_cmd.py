@@ -85,18 +85,12 @@ def eval_cmd(protocol, dataset, images, bits, methods, out_dir, epochs, device, 
 
 def _settings(pairs: tuple[str, ...], option: str) -> dict | None:
     """``("p=0.1", "recipe=copies")`` -> ``{"p": 0.1, "recipe": "copies"}`` (JSON values, else strings)."""
-    import json
+    from nacsearch.config import parse_settings
 
-    out = {}
-    for pair in pairs:
-        key, eq, value = pair.partition("=")
-        if not eq or not key.strip():
-            fail(f"{option} expects KEY=VALUE, got {pair!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out or None
+    try:
+        return parse_settings(pairs) or None
+    except ValueError as e:
+        fail(f"{option} {e}")
 
 
 def _neardup(images, bits, names, out_dir, device, seed, split, queries, minutes, max_images, as_json, regions):

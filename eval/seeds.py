@@ -35,30 +35,30 @@ def load_reports(dirs: list[str | Path], replaced: list | None = None) -> list[d
         if len(values) > 1:
             raise ValueError(f"reports differ in {key!r}: {sorted(values)}; only the seed may differ")
     seen: set = set()
-    for r in reports:  # one seed may come in several reports (one per code length), but gives each cell once
+    for _, *cell in _cells(reports):  # one seed may come in several reports (one per code length), each cell once
+        if tuple(cell) in seen:
+            seed, bits, method = cell
+            raise ValueError(f"seeds repeat: seed {seed} gives {method} at {bits} bits twice")
+        seen.add(tuple(cell))
+    return reports
+
+
+def _cells(reports: list[dict]):
+    """(index of the report, seed, bits, method) of every scored cell of ``reports``, in order."""
+    for i, r in enumerate(reports):
         for bits, per in r["results"].items():
             for method in per:
-                if (r["seed"], bits, method) in seen:
-                    raise ValueError(f"seeds repeat: seed {r['seed']} gives {method} at {bits} bits twice")
-                seen.add((r["seed"], bits, method))
-    return reports
+                yield i, r["seed"], bits, method
 
 
 def _drop_superseded(reports: list[dict], names: list[str]) -> list[dict]:
     """Remove, in place, every cell that a later report gives again for the same seed and length; returns them."""
-    last: dict = {}
-    for i, r in enumerate(reports):
-        for bits, per in r["results"].items():
-            for method in per:
-                last[(r["seed"], bits, method)] = i
-    dropped = []
-    for i, r in enumerate(reports):
-        for bits, per in r["results"].items():
-            for method in [m for m in per if last[(r["seed"], bits, m)] != i]:
-                del per[method]
-                dropped.append({"seed": r["seed"], "bits": bits, "method": method, "report": names[i],
-                                "by": names[last[(r["seed"], bits, method)]]})
-    return dropped
+    last = {(seed, bits, method): i for i, seed, bits, method in _cells(reports)}
+    dropped = [(i, seed, bits, method) for i, seed, bits, method in _cells(reports) if last[(seed, bits, method)] != i]
+    for i, _, bits, method in dropped:
+        del reports[i]["results"][bits][method]
+    return [{"seed": seed, "bits": bits, "method": method, "report": names[i], "by": names[last[(seed, bits, method)]]}
+            for i, seed, bits, method in dropped]
 
 
 def seeds_of(reports: list[dict]) -> list[int]:

@@ -252,6 +252,24 @@ def model_config_from_dict(d: dict) -> ModelConfig:
     return _build(ModelConfig, d)
 
 
+
+def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict:
+    """``["p=0.1", "recipe=copies"]`` -> ``{"p": 0.1, "recipe": "copies"}``: each value read as JSON, else kept as a
+    string (the KEY=VALUE overrides of ``eval --nac-set`` and the benchmark scripts); ValueError on a pair
+    without ``=`` or a key."""
+    import json
+
+    out = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key.strip():
+            raise ValueError(f"expects KEY=VALUE, got {pair!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
 COPY_VIEWS = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3, clean_p=0.5)
 RECIPES: dict[str, dict] = {
     # the dataclass defaults, tuned for category retrieval on the Fashion-MNIST validation split, and NAC's code

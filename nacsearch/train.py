@@ -96,8 +96,6 @@ class _Trainer:
         # CPU convolutions run faster on channels-last tensors (benchmarks/RESULTS.md, "Training throughput")
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
         self.model.to(memory_format=self.layout)
-        if run.model.head_centre:  # a resumed run then loads its own weights over this start
-            self.model.centre_heads(self._centre_sample())
         self.views = TwoViews(run.views)
         self.opt = build_optimizer(self.model, run.train)
         # the weights that encode, when averaged: parameters and BatchNorm statistics (the first update copies)
@@ -114,6 +112,11 @@ class _Trainer:
         self.history: list[dict] = []
         self.budget: dict = {}
         self._order, self._order_epoch = np.zeros(0, np.int64), -1
+
+    def centre_heads(self) -> None:
+        """A new run's centred heads (ModelConfig.head_centre), on :meth:`_centre_sample`; after any backbone weights
+        are loaded, since the centring depends on the features."""
+        self.model.centre_heads(self._centre_sample())
 
     def _centre_sample(self) -> torch.Tensor:
         """Images (N, C, H, W) in [0, 1] for HashEncoder.centre_heads: a seeded sample of CENTRE_IMAGES."""
@@ -255,7 +258,10 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
 
         rep = load_backbone_weights(t.model.backbone, backbone_weights)
         _log(f"backbone: {rep['loaded']} tensors from {backbone_weights}, skipped {rep['skipped'][:8]}", info)
-    start, plan = _start(t, len(data), resume and (out / CONFIG).exists())
+    resuming = resume and (out / CONFIG).exists()
+    if run.model.head_centre and not resuming:  # a resumed run loads its own weights instead
+        t.centre_heads()
+    start, plan = _start(t, len(data), resuming)
     precision = str(t.precision).removeprefix("torch.") if t.precision is not None else "float32"
     _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {plan.n} images, "
          f"{dev} x{info.world} ({precision}), {plan.total} steps of {plan.batch}", info)

@@ -171,3 +171,14 @@ def test_encode_and_build_warn_when_codes_collapse(runner, image_folder, tiny_mo
     res = runner.invoke(main, ["encode", str(image_folder), "--model", str(tiny_model), "--out",
                                str(tmp_path / "d.npy"), "--device", "cpu", "--json"])
     assert res.exit_code == 0 and "warning" in json.loads(res.stdout)
+
+
+def test_key_value_settings_are_json_values_else_strings():
+    from nacsearch.config import parse_settings
+
+    assert parse_settings(["p=0.1", "loco=true", "recipe=copies", " k =[1, 2]", "s=a=b"]) == {
+        "p": 0.1, "loco": True, "recipe": "copies", "k": [1, 2], "s": "a=b"}
+    assert parse_settings([]) == {}
+    for bad in ("k", "=3"):
+        with pytest.raises(ValueError, match="expects KEY=VALUE"):
+            parse_settings([bad])

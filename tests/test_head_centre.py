@@ -12,7 +12,7 @@ from nacsearch.distributed import DistInfo
 from nacsearch.models import HashEncoder
 from nacsearch.recipes import make_run_config
 from nacsearch.samples import synthetic_images
-from nacsearch.train import CENTRE_IMAGES, _Trainer
+from nacsearch.train import CENTRE_IMAGES, _Trainer, train
 
 
 def _model(loco: bool = False, inference: bool = True) -> HashEncoder:
@@ -64,10 +64,13 @@ def _trainer(tmp_path: Path, seed: int, centre: bool) -> _Trainer:
     images, _ = synthetic_images(CENTRE_IMAGES + 44, size=28, seed=3)
     run = make_run_config(1, 28, bits=16, width=4, seed=seed, head_centre=centre)
     torch.manual_seed(0)  # the same random init for every trainer
-    return _Trainer(run, ArrayImages(images), tmp_path, torch.device("cpu"), DistInfo())
+    t = _Trainer(run, ArrayImages(images), tmp_path, torch.device("cpu"), DistInfo())
+    if centre:
+        t.centre_heads()
+    return t
 
 
-def test_training_starts_from_heads_centred_on_a_seeded_sample(tmp_path):
+def test_the_trainer_centres_the_heads_on_a_seeded_sample(tmp_path):
     plain, a, b, other = (_trainer(tmp_path, s, c) for s, c in ((0, False), (0, True), (0, True), (1, True)))
     x = a._centre_sample()
     assert x.shape == (CENTRE_IMAGES, 1, 28, 28) and 0 <= x.min() and x.max() <= 1
@@ -77,6 +80,25 @@ def test_training_starts_from_heads_centred_on_a_seeded_sample(tmp_path):
     assert torch.equal(a.model.state_dict()[key], b.model.state_dict()[key])          # seeded: reproducible
     assert not torch.equal(a.model.state_dict()[key], other.model.state_dict()[key])  # another seed, another sample
     assert not np.array_equal(a._centre_sample().numpy(), other._centre_sample().numpy())
+
+
+def test_a_new_run_centres_after_the_backbone_weights_and_a_resumed_run_does_not(tmp_path, monkeypatch):
+    from nacsearch.models import backbones
+
+    calls, real = [], HashEncoder.centre_heads
+    monkeypatch.setattr(HashEncoder, "centre_heads", lambda self, x: (calls.append("centre"), real(self, x)))
+    monkeypatch.setattr(backbones, "load_backbone_weights",
+                        lambda net, path: calls.append("backbone") or {"loaded": 0, "skipped": []})
+    images, _ = synthetic_images(64, size=28, seed=3)
+    run = make_run_config(1, 28, bits=16, width=4, max_steps=2, minutes=0, head_centre=True, code_layer="trained")
+    train(run, ArrayImages(images), tmp_path / "a", device="cpu", progress=False, backbone_weights="weights.pt")
+    assert calls == ["backbone", "centre"]   # centred on the features the run will train
+    calls.clear()
+    train(run, ArrayImages(images), tmp_path / "a", device="cpu", progress=False, resume=True)
+    assert calls == []                       # the checkpoint's weights, not a new start
+    train(dataclasses.replace(run, model=dataclasses.replace(run.model, head_centre=False)), ArrayImages(images),
+          tmp_path / "b", device="cpu", progress=False)
+    assert calls == []
 
 
 def test_head_centre_is_off_by_default_and_old_configs_read_as_off():

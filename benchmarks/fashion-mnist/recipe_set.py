@@ -10,19 +10,11 @@ Needs: apt-get install dataset-fashion-mnist
 """
 from __future__ import annotations
 
-import json
 import logging
 import sys
 
-from nacsearch.config import RECIPES
+from nacsearch.config import RECIPES, parse_settings
 from nacsearch.eval.runner import run_eval
-
-
-def _value(text: str):
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        return text
 
 
 def main(out: str, bits: int, seed: int, methods: list[str], settings: dict) -> None:
@@ -35,5 +27,4 @@ def main(out: str, bits: int, seed: int, methods: list[str], settings: dict) -> 
 if __name__ == "__main__":
     if len(sys.argv) < 5:
         sys.exit(__doc__)
-    pairs = [a.partition("=") for a in sys.argv[5:]]
-    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(","), {k: _value(v) for k, _, v in pairs})
+    main(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(","), parse_settings(sys.argv[5:]))
