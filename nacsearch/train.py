@@ -253,13 +253,13 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
     data = data.sample(run.train.max_images, run.train.seed)
     torch.manual_seed(run.train.seed + info.rank)
     t = _Trainer(run, data, out, dev, info, objective)
-    if backbone_weights and not resume:
+    resuming = resume and (out / CONFIG).exists()  # --resume with no checkpoint yet starts a new run
+    if backbone_weights and not resuming:  # a resumed run loads its own weights instead of these
         from nacsearch.models.backbones import load_backbone_weights
 
         rep = load_backbone_weights(t.model.backbone, backbone_weights)
         _log(f"backbone: {rep['loaded']} tensors from {backbone_weights}, skipped {rep['skipped'][:8]}", info)
-    resuming = resume and (out / CONFIG).exists()
-    if run.model.head_centre and not resuming:  # a resumed run loads its own weights instead
+    if run.model.head_centre and not resuming:
         t.centre_heads()
     start, plan = _start(t, len(data), resuming)
     precision = str(t.precision).removeprefix("torch.") if t.precision is not None else "float32"

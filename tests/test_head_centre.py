@@ -94,8 +94,13 @@ def test_a_new_run_centres_after_the_backbone_weights_and_a_resumed_run_does_not
     train(run, ArrayImages(images), tmp_path / "a", device="cpu", progress=False, backbone_weights="weights.pt")
     assert calls == ["backbone", "centre"]   # centred on the features the run will train
     calls.clear()
-    train(run, ArrayImages(images), tmp_path / "a", device="cpu", progress=False, resume=True)
+    train(run, ArrayImages(images), tmp_path / "a", device="cpu", progress=False, resume=True,
+          backbone_weights="weights.pt")
     assert calls == []                       # the checkpoint's weights, not a new start
+    train(run, ArrayImages(images), tmp_path / "c", device="cpu", progress=False, resume=True,
+          backbone_weights="weights.pt")
+    assert calls == ["backbone", "centre"]   # --resume with nothing to resume is a new run
+    calls.clear()
     train(dataclasses.replace(run, model=dataclasses.replace(run.model, head_centre=False)), ArrayImages(images),
           tmp_path / "b", device="cpu", progress=False)
     assert calls == []
