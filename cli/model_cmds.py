@@ -28,6 +28,9 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
               help="The last linear layer whose signs are the codes: as trained, or re-fitted by ITQ after training "
                    "on the training images' backbone features (itq-features) or on its own inputs (itq-hidden); "
                    "ITQ keeps the far tail of a ranking in order (benchmarks/RESULTS.md) [recipe default].")
+@click.option("--head-bits", type=click.IntRange(0), default=None,
+              help="Length of the code head NAC trains (0 = --bits).  Another length needs the itq-features code "
+                   "layer, which fits the --bits-long code on the backbone features after training [recipe default].")
 @click.option("--batch-size", type=click.IntRange(2), default=None)
 @click.option("--lr", type=click.FloatRange(0, min_open=True), default=None)
 @click.option("--optimizer", type=click.Choice(OPTIMIZERS), default=OPTIMIZERS[0], show_default=True)
@@ -41,7 +44,7 @@ DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --out.")
 @click.option("--json", "as_json", is_flag=True, help="Print the training summary as JSON.")
 def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, minutes, max_images, recipe, p, code_layer,
-              batch_size, lr, optimizer, image_size, channels, backbone_weights, device, seed, resume, as_json):
+              head_bits, batch_size, lr, optimizer, image_size, channels, backbone_weights, device, seed, resume, as_json):
     from pathlib import Path
 
     from nacsearch.recipes import fit
@@ -52,7 +55,7 @@ def train_cmd(data, out_dir, bits, backbone, objective, epochs, max_steps, minut
                image_size=image_size, backbone_weights=backbone_weights, bits=bits, backbone=backbone,
                objective=objective, epochs=epochs, max_steps=max_steps, p=p, batch_size=batch_size, lr=lr,
                optimizer=optimizer, seed=seed, minutes=minutes, max_images=max_images, recipe=recipe,
-               code_layer=code_layer)
+               code_layer=code_layer, head_bits=head_bits)
     summary = {"model": str(res.out_dir), "steps": res.steps, "final_loss": res.final_loss,
                "images_per_s": round(res.images_per_s, 1), "wall_s": round(res.wall_s, 1),
                "balance": res.history[-1]["balance"] if res.history else None}

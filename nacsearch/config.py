@@ -46,6 +46,9 @@ class ModelConfig:
     code_layer: str = "trained"      # trained: the last linear layer as NAC trained it; itq-hidden / itq-features:
     #                                  re-fitted by ITQ at the end of training on the training images' inputs to it
     #                                  or on the backbone features (nacsearch.code_layer); codes stay its signs
+    head_bits: int = 0               # length of the code head the objective trains (0 = bits).  Another length
+    #                                  needs code_layer='itq-features': the codes are then the ITQ layer's `bits`
+    #                                  signs on the backbone features, and the trained head is a training-time part
     mean: tuple[float, ...] = (0.5,)  # per-channel normalisation mean (len == channels)
     std: tuple[float, ...] = (0.5,)   # per-channel normalisation std (len == channels)
 
@@ -71,12 +74,22 @@ class ModelConfig:
             raise ValueError(f"code_layer must be one of {CODE_LAYERS}, got {self.code_layer!r}")
         if self.width < 4 or self.hidden < 0:
             raise ValueError("width must be >= 4 and hidden >= 0")
+        if self.head_bits:
+            check_bits(self.head_bits)
+            if self.head_bits != self.bits and self.code_layer != "itq-features":
+                raise ValueError(f"head_bits={self.head_bits} differs from bits={self.bits}: that needs "
+                                 "code_layer='itq-features' (the code is then fitted on the backbone features)")
         object.__setattr__(self, "mean", tuple(float(v) for v in self.mean))
         object.__setattr__(self, "std", tuple(float(v) for v in self.std))
         if len(self.mean) != self.channels or len(self.std) != self.channels:
             raise ValueError("mean and std need one value per channel")
         if any(s <= 0 for s in self.std):
             raise ValueError("std must be positive")
+
+    @property
+    def train_bits(self) -> int:
+        """The length of the code head the objective trains (``head_bits``, else ``bits``)."""
+        return self.head_bits or self.bits
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     ema: float | None = None, pair_negative: bool | None = None,
                     bank: int | None = None, neighbours: int | None = None,
                     neighbour_weight: float | None = None, code_layer: str | None = None,
-                    pool: str | None = None, head_centre: bool | None = None) -> RunConfig:
+                    pool: str | None = None, head_centre: bool | None = None,
+                    head_bits: int | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -46,16 +47,16 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
         chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
                                   ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
                                   ("mirror_sum", mirror_sum), ("pair_negative", pair_negative), ("pool", pool)))
-    if objective == "nac":  # a recipe's code bank, code layer and head start are NAC's; others keep the defaults
-        bank, code_layer, head_centre = (chosen(k, v) for k, v in (("bank", bank), ("code_layer", code_layer),
-                                                                   ("head_centre", head_centre)))
+    if objective == "nac":  # a recipe's code bank, code layer, head start and length are NAC's; others keep defaults
+        bank, code_layer, head_centre, head_bits = (chosen(k, v) for k, v in (
+            ("bank", bank), ("code_layer", code_layer), ("head_centre", head_centre), ("head_bits", head_bits)))
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco,
                                      input_norm=input_norm, mirror_sum=mirror_sum, code_layer=code_layer,
-                                     pool=pool, head_centre=head_centre))
+                                     pool=pool, head_centre=head_centre, head_bits=head_bits))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise,
                                                    pair_negative=pair_negative, bank=bank, neighbours=neighbours,
                                                    neighbour_weight=neighbour_weight))

@@ -91,7 +91,7 @@ class _Trainer:
     def __init__(self, run: RunConfig, data: ArrayImages, out_dir: Path, device: torch.device, info: DistInfo,
                  objective: Objective | None = None):
         self.run, self.data, self.out, self.device, self.info = run, data, out_dir, device, info
-        self.objective = (objective or build_objective(run.objective, run.model.bits)).to(device)
+        self.objective = (objective or build_objective(run.objective, run.model.train_bits)).to(device)
         self.model = HashEncoder(run.model, self.objective.needs_inference_head).to(device)
         # CPU convolutions run faster on channels-last tensors (benchmarks/RESULTS.md, "Training throughput")
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
@@ -263,7 +263,8 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
         t.centre_heads()
     start, plan = _start(t, len(data), resuming)
     precision = str(t.precision).removeprefix("torch.") if t.precision is not None else "float32"
-    _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits on {plan.n} images, "
+    head = f" (trained head {run.model.train_bits})" if run.model.train_bits != run.model.bits else ""
+    _log(f"training {run.objective.name} {run.model.backbone} {run.model.bits} bits{head} on {plan.n} images, "
          f"{dev} x{info.world} ({precision}), {plan.total} steps of {plan.batch}", info)
     try:
         loss, seen, wall, total = _loop(t, plan, start, progress)

@@ -122,6 +122,21 @@ def test_train_and_encode(runner, fmnist_dir, tmp_path):
     assert "mean_balance" in json.loads(res.stdout)
 
 
+def test_train_with_a_longer_trained_head(runner, fmnist_dir, tmp_path):
+    from nacsearch.checkpoint import load_model
+
+    m = tmp_path / "m"
+    res = runner.invoke(main, ["train", f"fashion-mnist:{fmnist_dir}", "--out", str(m), "--bits", "16", "--head-bits",
+                               "32", "--code-layer", "itq-features", "--max-steps", "2", "--batch-size", "16",
+                               "--device", "cpu"])
+    assert res.exit_code == 0, res.output
+    model, meta = load_model(m)
+    assert meta["run"].model.head_bits == 32 and model.code_head.net[2].out_features == 16
+    res = runner.invoke(main, ["train", f"fashion-mnist:{fmnist_dir}", "--out", str(tmp_path / "n"), "--bits", "16",
+                               "--head-bits", "32", "--code-layer", "trained", "--max-steps", "1"])
+    assert res.exit_code == 1 and "itq-features" in res.output and not (tmp_path / "n" / "config.json").exists()
+
+
 def test_sample_images(runner, tmp_path):
     res = runner.invoke(main, ["sample-images", str(tmp_path / "s"), "-n", "20", "--source", "synthetic"])
     assert res.exit_code == 0

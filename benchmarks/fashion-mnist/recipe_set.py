@@ -5,20 +5,31 @@
 ``categories`` recipe itself, in this process only, and runs the protocol as ``nacsearch eval`` does
 (40 epochs, reports as it writes them).
 Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/recipe_set.py OUT BITS SEED METHODS [KEY=VALUE ...]
-e.g. ``recipe_set.py pool-grid2/64 64 0 nac,simclr,itq+simclr pool=grid2``.  VALUEs are JSON (else strings).
+e.g. ``recipe_set.py pool-grid2/64 64 0 nac,simclr,itq+simclr pool=grid2``.  VALUEs are JSON (else strings);
+a key ``views.NAME`` sets a field of the recipe's ViewConfig (``views.erase_p=0.25``).
 Needs: apt-get install dataset-fashion-mnist
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sys
 
-from nacsearch.config import RECIPES, parse_settings
+from nacsearch.config import RECIPES, ViewConfig, parse_settings
 from nacsearch.eval.runner import run_eval
 
 
+def recipe_with(recipe: dict, settings: dict) -> dict:
+    """``recipe`` with ``settings`` applied; ``views.NAME`` keys replace fields of its views (validated)."""
+    views = {k.removeprefix("views."): v for k, v in settings.items() if k.startswith("views.")}
+    out = {**recipe, **{k: v for k, v in settings.items() if not k.startswith("views.")}}
+    if views:
+        out["views"] = dataclasses.replace(recipe.get("views", ViewConfig()), **views)
+    return out
+
+
 def main(out: str, bits: int, seed: int, methods: list[str], settings: dict) -> None:
-    RECIPES["categories"] = {**RECIPES["categories"], **settings}   # this process only
+    RECIPES["categories"] = recipe_with(RECIPES["categories"], settings)   # this process only
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.info("categories recipe: %s", RECIPES["categories"])
     run_eval("fashion-mnist:/usr/share/datasets/fashion-mnist", [bits], methods, out, device="cpu", epochs=40, seed=seed)

@@ -16,12 +16,17 @@ MIN_IMAGE_STD = 0.02  # floor of an image's std under input_norm='image' (about 
 
 class EncoderOutput(NamedTuple):
     h: torch.Tensor                   # (B, D) backbone features (the continuous representation)
-    u: torch.Tensor                   # (B, bits) code pre-activations; code = u > 0
-    logits: torch.Tensor | None       # (B, bits) inference-head logits, or None
+    u: torch.Tensor                   # (B, train_bits) pre-activations of the trained code head; code = u > 0
+    logits: torch.Tensor | None       # (B, train_bits) inference-head logits, or None
 
 
 class HashEncoder(nn.Module):
-    """Maps images in [0, 1] of shape (B, C, H, W) to features, code pre-activations and logits."""
+    """Maps images in [0, 1] of shape (B, C, H, W) to features, code pre-activations and logits.
+
+    ``forward`` (training) gives the trained heads' outputs, ``preactivations`` the code's.  They are the same head
+    unless ``cfg.head_bits`` differs from ``cfg.bits``: then the objective trains ``train_head`` (head_bits long) and
+    ``code_head`` (bits long) is the ITQ code layer fitted after training (nacsearch.code_layer).
+    """
 
     def __init__(self, cfg: ModelConfig, inference_head: bool = True) -> None:
         super().__init__()
@@ -29,12 +34,16 @@ class HashEncoder(nn.Module):
         self.backbone = build_backbone(cfg)
         dim = self.backbone.feature_dim
         hidden = cfg.hidden or dim
+        bits = cfg.train_bits
         self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)
-        self.inference_head = InferenceHead(dim, hidden, cfg.bits, cfg.head_gain) if inference_head else None
+        self.train_head = CodeHead(dim, hidden, bits, cfg.head_gain) if bits != cfg.bits else None
+        if self.train_head is not None:  # fitted after training, never trained: no gradients, no weight decay
+            self.code_head.requires_grad_(False)
+        self.inference_head = InferenceHead(dim, hidden, bits, cfg.head_gain) if inference_head else None
         # LoCo: heads on the first stages (the last stage's heads are the code/inference heads above)
         self.local_heads = nn.ModuleList(
-            nn.ModuleList([CodeHead(d, d, cfg.bits, cfg.head_gain)]
-                          + ([InferenceHead(d, d, cfg.bits, cfg.head_gain)] if inference_head else []))
+            nn.ModuleList([CodeHead(d, d, bits, cfg.head_gain)]
+                          + ([InferenceHead(d, d, bits, cfg.head_gain)] if inference_head else []))
             for d in self.backbone.stage_dims[:-1]) if cfg.loco else None
         self.register_buffer("mean", torch.tensor(cfg.mean).view(1, -1, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(cfg.std).view(1, -1, 1, 1), persistent=False)
@@ -63,10 +72,15 @@ class HashEncoder(nn.Module):
             return (x - m) / s
         return (x - self.mean) / self.std
 
+    @property
+    def trained_head(self) -> CodeHead:
+        """The code head the objective trains: ``train_head`` when there is one, else ``code_head``."""
+        return self.train_head if self.train_head is not None else self.code_head
+
     def _output(self, h: torch.Tensor) -> EncoderOutput:
-        """Features h (B, D) -> the code pre-activations u (B, bits) and the inference head's logits."""
+        """Features h (B, D) -> the trained head's pre-activations u (B, train_bits) and the inference logits."""
         logits = self.inference_head(h) if self.inference_head is not None else None
-        return EncoderOutput(h, self.code_head(h), logits)
+        return EncoderOutput(h, self.trained_head(h), logits)
 
     @torch.no_grad()
     def centre_heads(self, x: torch.Tensor) -> None:
@@ -88,7 +102,7 @@ class HashEncoder(nn.Module):
             for k, v in self.named_buffers():
                 v.copy_(buffers[k])
         heads = [(h[0], h[1] if len(h) > 1 else None) for h in self.local_heads or []]
-        for out, (code, infer) in zip(outs, heads + [(self.code_head, self.inference_head)]):
+        for out, (code, infer) in zip(outs, heads + [(self.trained_head, self.inference_head)]):
             code.centre(out.u)
             if infer is not None:
                 infer.centre(out.logits)
