@@ -46,12 +46,22 @@ def _hidden(model: torch.nn.Module, images: np.ndarray, device, batch_size: int)
     return (np.concatenate(out) if out else np.zeros((0, first[0].out_features), np.float32)).astype(np.float32)
 
 
-@torch.no_grad()
-def _make_first_layer_identity(model: torch.nn.Module) -> None:
-    lin = model.code_head.net[0]
-    if lin.in_features != lin.out_features:
+def check_code_layer(model: torch.nn.Module, kind: str) -> None:
+    """ValueError unless a ``kind`` code layer can be fitted on ``model`` (checked before training, so that a run
+    never trains to the end and then fails): ITQ's ``bits`` directions must exist in the space it is fitted in."""
+    lin = model.code_head.net[0]                                          # Linear(D, H)
+    if kind == "itq-features" and lin.in_features != lin.out_features:
         raise ValueError(f"code layer 'itq-features' needs the code head's hidden width ({lin.out_features}) "
                          f"to equal the feature dim ({lin.in_features}); use 'itq-hidden' or hidden=0")
+    if kind != "trained" and model.cfg.bits > lin.out_features:
+        raise ValueError(f"a {kind} code layer of {model.cfg.bits} bits needs at least as many dimensions to fit in, "
+                         f"but it is fitted on {lin.out_features}; use fewer bits, a wider backbone or another layer")
+
+
+@torch.no_grad()
+def _make_first_layer_identity(model: torch.nn.Module) -> None:
+    check_code_layer(model, "itq-features")
+    lin = model.code_head.net[0]
     lin.weight.copy_(torch.eye(lin.in_features, dtype=lin.weight.dtype))
     lin.bias.zero_()
 

@@ -24,6 +24,7 @@ from tqdm import tqdm
 from nacsearch import codes as C
 from nacsearch.budget import Budget, format_budget, plan_budget, replan_step, replan_timed_from, time_steps
 from nacsearch.checkpoint import CONFIG, load_model, load_train_state, read_meta, save_checkpoint
+from nacsearch.code_layer import check_code_layer
 from nacsearch.config import RunConfig
 from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.device import autocast, autocast_dtype, resolve_device
@@ -93,6 +94,7 @@ class _Trainer:
         self.run, self.data, self.out, self.device, self.info = run, data, out_dir, device, info
         self.objective = (objective or build_objective(run.objective, run.model.train_bits)).to(device)
         self.model = HashEncoder(run.model, self.objective.needs_inference_head).to(device)
+        check_code_layer(self.model, run.model.code_layer)  # before any step, not after the last
         # CPU convolutions run faster on channels-last tensors (benchmarks/RESULTS.md, "Training throughput")
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format
         self.model.to(memory_format=self.layout)

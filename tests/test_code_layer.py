@@ -192,3 +192,23 @@ def test_the_categories_recipe_gives_nac_an_itq_code_layer_and_nothing_else_gets
     assert make_run_config(1, 28, recipe="copies").model.code_layer == "trained"
     assert make_run_config(1, 28, code_layer="itq-hidden").model.code_layer == "itq-hidden"
     assert ModelConfig().code_layer == "trained"                                      # a bare config: as trained
+
+
+def test_a_code_layer_that_cannot_be_fitted_is_refused_before_the_first_step(tmp_path, monkeypatch):
+    from nacsearch import train as T
+
+    images = ArrayImages(synthetic_images(16, size=16, seed=0)[0])
+    steps = []
+    monkeypatch.setattr(T._Trainer, "step", lambda *a, **k: steps.append(1))
+    for model, match in ((ModelConfig(bits=64, image_size=16, channels=1, width=4, code_layer="itq-features"),
+                          "64 bits needs at least"),                       # 64 directions in 32 features
+                         (ModelConfig(bits=16, image_size=16, channels=1, width=4, hidden=8, code_layer="itq-features"),
+                          "hidden width")):
+        run = RunConfig(model=model, train=TrainConfig(epochs=1, batch_size=8, max_steps=2))
+        with pytest.raises(ValueError, match=match):
+            train(run, images, tmp_path / "m", device="cpu", progress=False)
+    assert steps == [] and not (tmp_path / "m" / "config.json").exists()
+    monkeypatch.undo()
+    fine = RunConfig(model=ModelConfig(bits=32, image_size=16, channels=1, width=4, code_layer="itq-features"),
+                     train=TrainConfig(epochs=1, batch_size=8, max_steps=1))
+    train(fine, images, tmp_path / "ok", device="cpu", progress=False)   # 32 bits in 32 features: a full rotation
