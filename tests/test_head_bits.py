@@ -105,3 +105,17 @@ def test_a_recipes_head_bits_are_nacs_only(monkeypatch):
     monkeypatch.setitem(RECIPES, "categories", {**RECIPES["categories"], "head_bits": 128})
     assert make_run_config(1, 28, bits=32).model.head_bits == 128
     assert make_run_config(1, 28, bits=32, objective="simclr").model.head_bits == 0
+
+
+def test_a_longer_head_trains_exactly_as_a_model_of_that_length(run_and_images, tmp_path):
+    """head_bits=32 at 16 bits draws the same start and takes the same steps as a 32-bit model (the code head,
+    fitted after training, draws nothing), so ITQ on either's features gives the same codes."""
+    run, images = run_and_images
+    long = dataclasses.replace(run, model=dataclasses.replace(run.model, bits=32, head_bits=0))
+    train(run, ArrayImages(images), tmp_path / "a", device="cpu", progress=False)
+    train(long, ArrayImages(images), tmp_path / "b", device="cpu", progress=False)
+    a, _ = load_model(tmp_path / "a")
+    b, _ = load_model(tmp_path / "b")
+    for k, v in b.backbone.state_dict().items():
+        assert torch.equal(a.backbone.state_dict()[k], v), k
+    assert torch.equal(a.inference_head.net[2].weight, b.inference_head.net[2].weight)

@@ -35,8 +35,9 @@ class HashEncoder(nn.Module):
         dim = self.backbone.feature_dim
         hidden = cfg.hidden or dim
         bits = cfg.train_bits
-        self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)
-        self.train_head = CodeHead(dim, hidden, bits, cfg.head_gain) if bits != cfg.bits else None
+        with torch.random.fork_rng(devices=[], enabled=bits != cfg.bits):  # a code head fitted after training draws
+            self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)  # nothing: the rest starts as it would
+        self.train_head = CodeHead(dim, hidden, bits, cfg.head_gain) if bits != cfg.bits else None  # at head_bits
         if self.train_head is not None:  # fitted after training, never trained: no gradients, no weight decay
             self.code_head.requires_grad_(False)
         self.inference_head = InferenceHead(dim, hidden, bits, cfg.head_gain) if inference_head else None
