@@ -293,7 +293,10 @@ RECIPES: dict[str, dict] = {
     # on a sample of the training images (head_centre; 2026-12-03): without it NAC at 128 bits sat at the loss's
     # chance level for half its steps and scored validation mAP@1000 0.438, with it 0.724; at 16 / 32 / 64 bits
     # validation moved by -0.005 / +0.001 / -0.003, inside the seed spread (benchmarks/RESULTS.md, "A centred start").
-    "categories": {"code_layer": "itq-features", "head_centre": True},
+    # NAC's code head trains at 128 bits whatever the code's length (head_bits; 2026-12-03): validation mAP@1000
+    # +0.005 / +0.010 / +0.005 at 16 / 32 / 64 bits over a head of the code's length, higher in all 9 seed-length
+    # cells; a 256-bit head scored below the 128-bit one at every length (benchmarks/RESULTS.md, "A longer head").
+    "categories": {"code_layer": "itq-features", "head_centre": True, "head_bits": 128},
     # for finding copies: views that cover everyday edits (zoom-out, rotation, downscale), half of the
     # pairs (original, edited view) as in a copy search (clean_p), as many steps as the time budget allows
     # (the epoch count is a ceiling the budget reaches first), the DIM-DM-style prior toward uniform,

@@ -48,8 +48,11 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                                   ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
                                   ("mirror_sum", mirror_sum), ("pair_negative", pair_negative), ("pool", pool)))
     if objective == "nac":  # a recipe's code bank, code layer, head start and length are NAC's; others keep defaults
+        asked_head_bits = head_bits
         bank, code_layer, head_centre, head_bits = (chosen(k, v) for k, v in (
             ("bank", bank), ("code_layer", code_layer), ("head_centre", head_centre), ("head_bits", head_bits)))
+        if asked_head_bits is None and code_layer not in (None, "itq-features"):
+            head_bits = None  # a recipe's longer head needs its ITQ code layer; another layer asked for drops it
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated

@@ -105,6 +105,9 @@ def test_a_recipes_head_bits_are_nacs_only(monkeypatch):
     monkeypatch.setitem(RECIPES, "categories", {**RECIPES["categories"], "head_bits": 128})
     assert make_run_config(1, 28, bits=32).model.head_bits == 128
     assert make_run_config(1, 28, bits=32, objective="simclr").model.head_bits == 0
+    assert make_run_config(1, 28, bits=32, code_layer="trained").model.head_bits == 0     # the recipe's head yields
+    with pytest.raises(ValueError, match="itq-features"):                  # an explicit head does not
+        make_run_config(1, 28, bits=32, code_layer="trained", head_bits=128)
 
 
 def test_a_longer_head_trains_exactly_as_a_model_of_that_length(run_and_images, tmp_path):
