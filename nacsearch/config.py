@@ -265,7 +265,6 @@ def model_config_from_dict(d: dict) -> ModelConfig:
     return _build(ModelConfig, d)
 
 
-
 def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict:
     """``["p=0.1", "recipe=copies"]`` -> ``{"p": 0.1, "recipe": "copies"}``: each value read as JSON, else kept as a
     string (the KEY=VALUE overrides of ``eval --nac-set`` and the benchmark scripts); ValueError on a pair
@@ -282,6 +281,7 @@ def parse_settings(pairs: list[str] | tuple[str, ...]) -> dict:
         except json.JSONDecodeError:
             out[key.strip()] = value
     return out
+
 
 COPY_VIEWS = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3, clean_p=0.5)
 RECIPES: dict[str, dict] = {

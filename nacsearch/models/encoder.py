@@ -35,11 +35,11 @@ class HashEncoder(nn.Module):
         dim = self.backbone.feature_dim
         hidden = cfg.hidden or dim
         bits = cfg.train_bits
-        with torch.random.fork_rng(devices=[], enabled=bits != cfg.bits):  # a code head fitted after training draws
-            self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)  # nothing: the rest starts as it would
-        self.train_head = CodeHead(dim, hidden, bits, cfg.head_gain) if bits != cfg.bits else None  # at head_bits
-        if self.train_head is not None:  # fitted after training, never trained: no gradients, no weight decay
-            self.code_head.requires_grad_(False)
+        fitted_only = bits != cfg.bits  # the code head is fitted after training, and another head is trained
+        with torch.random.fork_rng(devices=[], enabled=fitted_only):  # then the code head draws nothing: the rest
+            self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)  # starts as in a model of head_bits
+        self.train_head = CodeHead(dim, hidden, bits, cfg.head_gain) if fitted_only else None
+        self.code_head.requires_grad_(not fitted_only)  # a fitted-only head: no gradients, no weight decay
         self.inference_head = InferenceHead(dim, hidden, bits, cfg.head_gain) if inference_head else None
         # LoCo: heads on the first stages (the last stage's heads are the code/inference heads above)
         self.local_heads = nn.ModuleList(
