@@ -160,11 +160,13 @@ def test_build_index_options_reach_the_models_config(image_folder, tmp_path):
 
 
 def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
-    from nacsearch.config import COPY_VIEWS, RECIPES, ViewConfig
+    from nacsearch.config import CATEGORY_VIEWS, COPY_VIEWS, RECIPES, ViewConfig
     from nacsearch.recipes import make_run_config
 
     cat = make_run_config(3, 32)
-    assert cat.views == ViewConfig() and cat.train.epochs == TrainConfig.epochs
+    assert cat.views == CATEGORY_VIEWS == ViewConfig(jitter=0.8) and cat.train.epochs == TrainConfig.epochs
+    assert make_run_config(1, 32).views == ViewConfig(jitter=0.8, grayscale_p=0.0)
+    assert COPY_VIEWS.jitter == ViewConfig().jitter == 0.4  # the copies recipe keeps the jitter it was validated with
     cop = make_run_config(3, 32, recipe="copies")
     assert cop.views == COPY_VIEWS and cop.train.epochs == RECIPES["copies"]["epochs"]
     assert cop.objective.prior_weight == RECIPES["copies"]["prior_weight"] > 0 == cat.objective.prior_weight
