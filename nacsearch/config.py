@@ -99,7 +99,7 @@ class ViewConfig:
     crop_scale: tuple[float, float] = (0.6, 1.0)  # RandomResizedCrop area range (0.6, 0.8 beat 0.3 by ~0.07 mAP)
     crop_ratio: tuple[float, float] = (0.75, 1.3333333)  # aspect ratio range
     flip: float = 0.5                # horizontal flip probability
-    jitter: float = 0.4              # brightness/contrast (and saturation) jitter strength (categories: 0.8)
+    jitter: float = 0.4              # brightness/contrast (and saturation) jitter strength (categories: CATEGORY_VIEWS)
     hue: float = 0.1                 # hue jitter (RGB only)
     jitter_p: float = 0.8            # probability of applying colour jitter
     grayscale_p: float = 0.2         # probability of grayscale (RGB only)

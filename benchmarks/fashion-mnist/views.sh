@@ -23,6 +23,8 @@ declare -A SETTINGS=([jitter-0.6]="views.jitter=0.6" [jitter-0.8]="views.jitter=
                      [erase-0.25]="views.erase_p=0.25" [blur-0.3]="views.blur_p=0.3")
 for name in "${@:-jitter-0.6 jitter-0.8 crop-0.4 crop-0.8 erase-0.25 blur-0.3}"; do
   for n in $name; do
+    [ -n "${SETTINGS[$n]+x}" ] || { echo "unknown view setting $n" >&2; exit 2; }
+    # shellcheck disable=SC2086  # the settings are separate KEY=VALUE words
     python recipe_set.py "$OUT/$n" 64 0 "$METHODS" ${SETTINGS[$n]}
   done
 done
