@@ -26,7 +26,8 @@ class ModelConfig:
     channels: int = 1                # 1 = grayscale, 3 = RGB
     width: int = 16                  # base channel width of the 'small' backbone (~300-480 img/s of two-view
     #                                  training on 2 CPU cores at 28 px)
-    hidden: int = 0                  # hidden width of the code/inference heads (0 = feature dim)
+    hidden: int = 0                  # hidden width of the trained code/inference heads (0 = feature dim); a code
+    #                                  head fitted after training (head_bits != bits) is always feature-dim wide
     pool: str = "global"             # 'small' backbone's last feature map -> features: global: its average over
     #                                  all positions (8w); grid2: the averages of its 2x2 quadrants (32w), which keep
     #                                  where in the image a pattern is

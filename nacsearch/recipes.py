@@ -31,7 +31,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     bank: int | None = None, neighbours: int | None = None,
                     neighbour_weight: float | None = None, code_layer: str | None = None,
                     pool: str | None = None, head_centre: bool | None = None,
-                    head_bits: int | None = None) -> RunConfig:
+                    head_bits: int | None = None, hidden: int | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -43,10 +43,11 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
         return value if value is not None else rec.get(name)
 
-    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative, pool = (
+    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative, pool, hidden = (
         chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
                                   ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
-                                  ("mirror_sum", mirror_sum), ("pair_negative", pair_negative), ("pool", pool)))
+                                  ("mirror_sum", mirror_sum), ("pair_negative", pair_negative), ("pool", pool),
+                                  ("hidden", hidden)))
     if objective == "nac":  # a recipe's code bank, code layer, head start and length are NAC's; others keep defaults
         asked_head_bits = head_bits
         bank, code_layer, head_centre, head_bits = (chosen(k, v) for k, v in (
@@ -59,7 +60,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     model = ModelConfig(bits=bits, image_size=image_size, channels=channels, mean=mean, std=mean,
                         **_given(backbone=backbone, width=width, head_gain=head_gain, loco=loco,
                                      input_norm=input_norm, mirror_sum=mirror_sum, code_layer=code_layer,
-                                     pool=pool, head_centre=head_centre, head_bits=head_bits))
+                                     pool=pool, head_centre=head_centre, head_bits=head_bits, hidden=hidden))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise,
                                                    pair_negative=pair_negative, bank=bank, neighbours=neighbours,
                                                    neighbour_weight=neighbour_weight))

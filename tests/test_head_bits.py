@@ -122,3 +122,22 @@ def test_a_longer_head_trains_exactly_as_a_model_of_that_length(run_and_images, 
     for k, v in b.backbone.state_dict().items():
         assert torch.equal(a.backbone.state_dict()[k], v), k
     assert torch.equal(a.inference_head.net[2].weight, b.inference_head.net[2].weight)
+
+
+def test_a_wider_trained_head_leaves_the_code_head_on_the_features(run_and_images, tmp_path):
+    """hidden widens the trained heads only: the fitted-only code head is the ITQ layer on the features, whose
+    first layer is the identity (D x D), so the combination trains and saves codes of ITQ on the features."""
+    run, images = run_and_images
+    wide = dataclasses.replace(run, model=dataclasses.replace(run.model, hidden=48))
+    train(wide, ArrayImages(images), tmp_path, device="cpu", progress=False)
+    model, _ = load_model(tmp_path)
+    dim = model.backbone.feature_dim
+    assert model.train_head.net[0].out_features == 48 and model.inference_head.net[0].out_features == 48
+    assert model.code_head.net[0].in_features == model.code_head.net[0].out_features == dim
+    h = preactivations(model, images, features=True)
+    mean, proj = fit_itq(h, 16, np.random.default_rng(run.train.seed))
+    assert (C.encode_preactivations((h - mean) @ proj) == encode_images(model, images)).mean() > 0.999
+    assert make_run_config(1, 28, hidden=512).model.hidden == 512          # a setting eval --nac-set accepts
+    with pytest.raises(ValueError, match="hidden width"):                  # a code head of its own still needs it
+        train(dataclasses.replace(wide, model=dataclasses.replace(wide.model, head_bits=0)), ArrayImages(images),
+              tmp_path / "same-length", device="cpu", progress=False)

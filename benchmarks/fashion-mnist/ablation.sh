@@ -14,6 +14,8 @@
 #   p-0.03, p-0.15, p-0.25  the channel's flip probability p instead of 0.08 (chosen in 2026-11 on NAC's own
 #               trained code layer; with the ITQ code layer, p only shapes the backbone the layer reads)
 #   batch-16, batch-64  batches of 16 or 64 pairs instead of 32 (the same 40 epochs: twice or half the steps)
+#   hidden-512  the trained heads' hidden layer 512 wide instead of the feature dim (128); the ITQ code layer
+#               still reads the features
 #   defaults    no override: the plain NAC row of the same code, for validation numbers added since
 # Every row runs exactly 40 epochs (--train-minutes 0: no time budget; the step count never depends on the
 # machine's speed; the views' randomness is indexed by step, so a row reproduces its numbers).
@@ -28,7 +30,7 @@ declare -A SETTINGS=([prior-1]="prior_weight=1.0" [loco]="loco=true"
                      [neighbours-1024-w25]="neighbours=1024 neighbour_weight=0.25"
                      [neighbours-1024-w10]="neighbours=1024 neighbour_weight=0.1" [defaults]=""
                      [p-0.03]="p=0.03" [p-0.15]="p=0.15" [p-0.25]="p=0.25"
-                     [batch-16]="batch_size=16" [batch-64]="batch_size=64")
+                     [batch-16]="batch_size=16" [batch-64]="batch_size=64" [hidden-512]="hidden=512")
 for name in "${@:-prior-1 loco}"; do
   for n in $name; do
     sets=()

@@ -11,7 +11,8 @@
 #   jitter-1.0               strength 1.0
 # A setting that wins for NAC is then run for SimCLR too (OUT=views-simclr METHODS=simclr,itq+simclr ... jitter-0.8)
 # before it joins the recipe, since the recipe's views are every learned method's.  Run with the code of 3e68014
-# (jitter 0.4 in the recipe); with later code every row also has the recipe's jitter of 0.8.
+# (jitter 0.4 in the recipe); with later code every row also has the recipe's jitter of 0.8 (the combinations
+# in views-jitter-0.8/: OUT=views-jitter-0.8 bash views.sh "blur-0.3 crop-0.8").
 # Usage: [OUT=views] [METHODS=nac] bash benchmarks/fashion-mnist/views.sh [NAME...]   (default: all)
 # CPU only, 2 cores, one process at a time.  Needs: apt-get install dataset-fashion-mnist
 set -euo pipefail

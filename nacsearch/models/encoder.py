@@ -37,7 +37,8 @@ class HashEncoder(nn.Module):
         bits = cfg.train_bits
         fitted_only = bits != cfg.bits  # the code head is fitted after training, and another head is trained
         with torch.random.fork_rng(devices=[], enabled=fitted_only):  # then the code head draws nothing: the rest
-            self.code_head = CodeHead(dim, hidden, cfg.bits, cfg.head_gain)  # starts as in a model of head_bits
+            # starts as in a model of head_bits; a fitted-only head is the ITQ layer on the features (hidden = dim)
+            self.code_head = CodeHead(dim, dim if fitted_only else hidden, cfg.bits, cfg.head_gain)
         self.train_head = CodeHead(dim, hidden, bits, cfg.head_gain) if fitted_only else None
         self.code_head.requires_grad_(not fitted_only)  # a fitted-only head: no gradients, no weight decay
         self.inference_head = InferenceHead(dim, hidden, bits, cfg.head_gain) if inference_head else None
