@@ -16,6 +16,7 @@
 #   batch-16, batch-64  batches of 16 or 64 pairs instead of 32 (the same 40 epochs: twice or half the steps)
 #   hidden-512  the trained heads' hidden layer 512 wide instead of the feature dim (128); the ITQ code layer
 #               still reads the features
+#   lr-1e-3, lr-4e-3  AdamW's peak learning rate half or twice the default 2e-3
 #   defaults    no override: the plain NAC row of the same code, for validation numbers added since
 # Every row runs exactly 40 epochs (--train-minutes 0: no time budget; the step count never depends on the
 # machine's speed; the views' randomness is indexed by step, so a row reproduces its numbers).
@@ -30,7 +31,8 @@ declare -A SETTINGS=([prior-1]="prior_weight=1.0" [loco]="loco=true"
                      [neighbours-1024-w25]="neighbours=1024 neighbour_weight=0.25"
                      [neighbours-1024-w10]="neighbours=1024 neighbour_weight=0.1" [defaults]=""
                      [p-0.03]="p=0.03" [p-0.15]="p=0.15" [p-0.25]="p=0.25"
-                     [batch-16]="batch_size=16" [batch-64]="batch_size=64" [hidden-512]="hidden=512")
+                     [batch-16]="batch_size=16" [batch-64]="batch_size=64" [hidden-512]="hidden=512"
+                     [lr-1e-3]="lr=0.001" [lr-4e-3]="lr=0.004")
 for name in "${@:-prior-1 loco}"; do
   for n in $name; do
     sets=()

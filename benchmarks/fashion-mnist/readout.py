@@ -8,7 +8,9 @@ pooling), ITQ at each code length is fitted on the split's training images and s
 * ``grid2``: the averages of the last map's 2x2 quadrants (``ModelConfig.pool='grid2'``'s features, 4x wider),
   read from the same weights;
 * ``from-64``: global features of the model trained at 64 bits, quantised to 16 and 32 bits (a NAC or SimCLR
-  head trained at 64 bits, whatever the code length).
+  head trained at 64 bits, whatever the code length);
+* with ``--head``, layers of the trained head on the global features: ``hidden`` (its ReLU activations), ``u`` (its
+  outputs: NAC's relaxed code before tanh, SimCLR's projection) and ``global+hidden`` (the two side by side).
 
 One JSON line per (report, method, source model bits, code bits, features) on stdout.
 Usage: python benchmarks/fashion-mnist/readout.py [--methods nac,simclr] REPORT_DIR [REPORT_DIR ...]
@@ -33,14 +35,24 @@ SPEC = "fashion-mnist:/usr/share/datasets/fashion-mnist"
 
 
 @torch.no_grad()
-def pooled_features(model: torch.nn.Module, images: np.ndarray, batch: int = 2000) -> dict[str, np.ndarray]:
-    """uint8 images (N, 1, 28, 28) -> {"global": (N, 8w), "grid2": (N, 32w)} from the last feature map."""
-    out: dict[str, list] = {"global": [], "grid2": []}
+def pooled_features(model: torch.nn.Module, images: np.ndarray, batch: int = 2000,
+                    head: bool = False) -> dict[str, np.ndarray]:
+    """uint8 images (N, 1, 28, 28) -> {"global": (N, 8w), "grid2": (N, 32w)} from the last feature map; with
+    ``head``, also the trained head's "hidden" (N, H) and "u" (N, head bits) on the global features (eval mode)."""
+    model.eval()
+    out: dict[str, list] = {"global": [], "grid2": []} | ({"hidden": [], "u": []} if head else {})
     for i in range(0, len(images), batch):
         a = model.backbone.features(model.normalise(torch.from_numpy(images[i:i + batch]).float() / 255))
         out["global"].append(pool_map(a, 1))
         out["grid2"].append(pool_map(a, 2))
-    return {k: torch.cat(v).numpy() for k, v in out.items()}
+        if head:
+            net = model.trained_head.net                                  # Linear, ReLU, Linear
+            out["hidden"].append(net[1](net[0](out["global"][-1])))
+            out["u"].append(net[2](out["hidden"][-1]))
+    feats = {k: torch.cat(v).numpy() for k, v in out.items()}
+    if head:
+        feats["global+hidden"] = np.concatenate([feats["global"], feats["hidden"]], axis=1)
+    return feats
 
 
 def itq_codes(x: np.ndarray, fit_rows: np.ndarray, bits: int, seed: int) -> np.ndarray:
@@ -52,6 +64,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("reports", nargs="+")
     ap.add_argument("--methods", default="nac,simclr")
+    ap.add_argument("--head", action="store_true", help="also the trained head's layers")
     args = ap.parse_args()
     data = load_labelled(SPEC)
     for d in args.reports:
@@ -60,7 +73,7 @@ def main() -> None:
             for model_bits in (16, 32, 64):
                 model, meta = load_model(Path(d) / "models" / f"{method}-{model_bits}", torch.device("cpu"))
                 seed = meta["run"].train.seed
-                feats = pooled_features(model, data.images)
+                feats = pooled_features(model, data.images, head=args.head)
                 jobs = [(model_bits, name) for name in feats]
                 jobs += [(16, "global"), (32, "global")] if model_bits == 64 else []
                 for bits, name in jobs:

@@ -9,6 +9,8 @@
 #   erase-0.25               cutout with probability 0.25
 #   blur-0.3                 Gaussian blur with probability 0.3
 #   jitter-1.0               strength 1.0
+#   jitter-0.4               strength 0.4, the value before 2026-12-03 (for a method that may prefer it:
+#                            OUT=views-cibhash METHODS=cibhash ... jitter-0.4)
 # A setting that wins for NAC is then run for SimCLR too (OUT=views-simclr METHODS=simclr,itq+simclr ... jitter-0.8)
 # before it joins the recipe, since the recipe's views are every learned method's.  Run with the code of 3e68014
 # (jitter 0.4 in the recipe); with later code every row also has the recipe's jitter of 0.8 (the combinations
@@ -19,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${OUT:-views}
 METHODS=${METHODS:-nac}
-declare -A SETTINGS=([jitter-0.6]="views.jitter=0.6" [jitter-0.8]="views.jitter=0.8" [jitter-1.0]="views.jitter=1.0"
+declare -A SETTINGS=([jitter-0.4]="views.jitter=0.4" [jitter-0.6]="views.jitter=0.6" [jitter-0.8]="views.jitter=0.8" [jitter-1.0]="views.jitter=1.0"
                      [crop-0.4]="views.crop_scale=[0.4,1.0]" [crop-0.8]="views.crop_scale=[0.8,1.0]"
                      [erase-0.25]="views.erase_p=0.25" [blur-0.3]="views.blur_p=0.3")
 for name in "${@:-jitter-0.6 jitter-0.8 crop-0.4 crop-0.8 erase-0.25 blur-0.3}"; do
