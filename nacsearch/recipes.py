@@ -37,8 +37,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     rec = RECIPES[recipe]
-    if views is None:  # the recipe's views; grayscale views only make sense for RGB
-        views = rec.get("views", ViewConfig())
+    if views is None:  # the recipe's views (for this objective, if it names it); grayscale views only make sense for RGB
+        views = rec.get("objective_views", {}).get(objective, rec.get("views", ViewConfig()))
         views = views if channels == 3 else dataclasses.replace(views, grayscale_p=0.0)
     def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
         return value if value is not None else rec.get(name)

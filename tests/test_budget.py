@@ -167,6 +167,11 @@ def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
     assert cat.views == CATEGORY_VIEWS == ViewConfig(jitter=0.8) and cat.train.epochs == TrainConfig.epochs
     assert make_run_config(1, 32).views == ViewConfig(jitter=0.8, grayscale_p=0.0)
     assert COPY_VIEWS.jitter == ViewConfig().jitter == 0.4  # the copies recipe keeps the jitter it was validated with
+    assert make_run_config(3, 32, objective="simclr").views == CATEGORY_VIEWS
+    assert make_run_config(3, 32, objective="cibhash").views == ViewConfig()   # chosen on its own validation
+    assert make_run_config(1, 32, objective="cibhash").views == ViewConfig(grayscale_p=0.0)
+    assert make_run_config(3, 32, objective="cibhash", views=ViewConfig(flip=0.0)).views == ViewConfig(flip=0.0)
+    assert make_run_config(3, 32, recipe="copies", objective="cibhash").views == COPY_VIEWS
     cop = make_run_config(3, 32, recipe="copies")
     assert cop.views == COPY_VIEWS and cop.train.epochs == RECIPES["copies"]["epochs"]
     assert cop.objective.prior_weight == RECIPES["copies"]["prior_weight"] > 0 == cat.objective.prior_weight

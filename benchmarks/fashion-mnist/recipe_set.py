@@ -20,11 +20,14 @@ from nacsearch.eval.runner import run_eval
 
 
 def recipe_with(recipe: dict, settings: dict) -> dict:
-    """``recipe`` with ``settings`` applied; ``views.NAME`` keys replace fields of its views (validated)."""
+    """``recipe`` with ``settings`` applied; ``views.NAME`` keys replace fields of its views and of each objective's
+    own views (validated)."""
     views = {k.removeprefix("views."): v for k, v in settings.items() if k.startswith("views.")}
     out = {**recipe, **{k: v for k, v in settings.items() if not k.startswith("views.")}}
     if views:
         out["views"] = dataclasses.replace(recipe.get("views", ViewConfig()), **views)
+        out["objective_views"] = {k: dataclasses.replace(v, **views)
+                                  for k, v in recipe.get("objective_views", {}).items()}
     return out
 
 
