@@ -129,7 +129,8 @@ def markdown(summary: dict, reports: list[dict], judged: dict) -> str:
     out = [f"# Seed spread: {first['dataset']}", "",
            f"Seeds {seeds_of(reports)}, each with its own split and training seed; "
            f"learned methods fit {fit_on}. "
-           "Cells: test mean ± std (sample std) over n seeds. A method is **best** only when its mean exceeds the "
+           "Cells: test mean ± std (sample std) over n seeds; a method scored on one seed shows its value and "
+           "\"(1 seed)\", its spread unknown. A method is **best** only when its mean exceeds the "
            "runner-up's by more than the larger std.", ""]
     for metric, per_bits in judged.items():
         out += [f"## Test {metric}", "", "| method | " + " | ".join(f"{b} bits" for b in bits) + " |",
@@ -138,11 +139,20 @@ def markdown(summary: dict, reports: list[dict], judged: dict) -> str:
             cells = []
             for b in bits:
                 c = summary[b].get(m, {}).get(metric)
-                text = "–" if c is None else f"{c['mean']:.4f} ± {c['std']:.4f} ({c['n']})"
+                text = _cell_text(c)
                 cells.append(f"**{text}**" if per_bits[b].get("best") == m else text)
             out.append(f"| {m} | " + " | ".join(cells) + " |")
         out += ["", *[_verdict_line(b, per_bits[b]) for b in bits], ""]
     return "\n".join(out)
+
+
+def _cell_text(c: dict | None) -> str:
+    """One table cell: mean ± sample std (n), or the lone value of one seed, whose spread is unknown."""
+    if c is None:
+        return "–"
+    if c["n"] == 1:
+        return f"{c['mean']:.4f} (1 seed)"
+    return f"{c['mean']:.4f} ± {c['std']:.4f} ({c['n']})"
 
 
 def _verdict_line(bits: str, v: dict) -> str:

@@ -74,6 +74,17 @@ def test_cli_writes_summary(tmp_path):
     assert out["verdicts"]["map@all"]["16"]["best"] == "itq"
     md = (tmp_path / "s" / "summary.md").read_text()
     assert "**0.7100 ± 0.0100 (3)**" in md and "**0.4600 ± 0.0100 (3)**" in md
+
+
+def test_one_seed_cell_shows_no_spread(tmp_path):
+    reps = [report(s, {"16": {"nac": (0.70 + s / 100, 0.4)}}) for s in range(2)]
+    reps.append(report(0, {"16": {"lsh": (0.55, 0.30)}}))
+    dirs = write(tmp_path, reps)
+    res = CliRunner().invoke(main, ["eval-summary", *map(str, dirs), "--out", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    md = (tmp_path / "s" / "summary.md").read_text()
+    assert "| lsh | 0.5500 (1 seed) |" in md and "0.5500 ± " not in md
+    assert "0.7050 ± 0.0071 (2)" in md
     settings = json.loads((tmp_path / "s" / "summary.json").read_text())["settings"]
     assert settings["epochs"] == 40 and settings["train_on"] == "train" and settings["dataset"] == "fashion-mnist:X"
     bad = CliRunner().invoke(main, ["eval-summary", str(tmp_path / "s"), "--out", str(tmp_path / "t")])
