@@ -182,7 +182,9 @@ def test_torchrun_two_process_gloo(fmnist_dir, tmp_path):
         pytest.skip("torchrun not on PATH")
     out = tmp_path / "ddp"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    cmd = [torchrun, "--nproc-per-node", "2", "--master-port", "29517", "-m", "nacsearch.cli.main", "train",
+    # --standalone: torchrun picks a free port itself (a fixed --master-port failed with EADDRINUSE
+    # whenever another run of this test, or anything else, held it)
+    cmd = [torchrun, "--standalone", "--nproc-per-node", "2", "-m", "nacsearch.cli.main", "train",
            f"fashion-mnist:{fmnist_dir}", "--out", str(out), "--bits", "16", "--batch-size", "8",
            "--max-steps", "3", "--device", "cpu"]
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
