@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nacsearch.safeio import atomic_write_text
+from nacsearch.safeio import atomic_write_figure, atomic_write_text
 
 
 def _table(report: dict, metric: str, split: str = "test") -> list[str]:
@@ -91,7 +91,7 @@ def save_figure(fig, ax, path: Path) -> Path:
     ax.legend(fontsize=7)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    atomic_write_figure(fig, path)
     plt.close(fig)
     return path
 
@@ -121,7 +121,7 @@ def plot(report: dict, out_dir: Path) -> list[Path]:
         axes2[0, col].legend(fontsize=7)
     fig2.tight_layout()
     path = out_dir / "precision_at_n.png"
-    fig2.savefig(path, dpi=110)
+    atomic_write_figure(fig2, path)
     plt.close(fig2)
     return files + [path]
 

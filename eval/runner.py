@@ -17,6 +17,7 @@ from nacsearch.datasets import ArrayImages, open_dataset, parse_spec
 from nacsearch.eval.metrics import evaluate
 from nacsearch.eval.protocols import PROTOCOLS, Split, describe, make_split
 from nacsearch.provenance import provenance, write_json
+from nacsearch.safeio import atomic_write_arrays
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,54 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     from nacsearch.eval.baselines.base import checkpoint_features
     from nacsearch.eval.report import write_report
 
+    _check_arguments(methods, nac_overrides, distill, train_on)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    kind, _ = parse_spec(spec)
+    protocol = PROTOCOLS[kind] if kind in PROTOCOLS else None
+    data = load_labelled(spec, mirflickr_images)
+    split = make_split(data.labels, protocol, seed, scale)
+    atomic_write_arrays(out / "split.npz", query=split.query, database=split.database, train=split.train,
+                        val_query=split.val_query, val_database=split.val_database)
+    fit_on = split.train if train_on == "train" else split.database
+    deep = {k: v for k, v in (("epochs", epochs), ("minutes", minutes)) if v is not None}
+    report = {"dataset": spec, "images": len(data), "protocol": describe(protocol, split), "bits": bits_list,
+              "methods": methods, "seed": seed, "epochs": epochs, "minutes": minutes, "train_on": train_on,
+              "train_images": int(len(fit_on)), "scale": scale, "features_from": features_from,
+              "mirflickr_images": mirflickr_images if kind == "mirflickr" else None, "nac_overrides": nac_overrides,
+              "distill": distill, "provenance": provenance(), "results": {}}
+    given = checkpoint_features(features_from, "cpu") if features_from else None
+    t_all = time.perf_counter()
+    for bits in bits_list:
+        fits = _Fits(bits, data.images[fit_on], data.labels[fit_on], seed, out / "models", device, progress,
+                     deep, nac_overrides, given, distill)
+        for name in methods:
+            codes_dir = out / "codes" if save_codes else None
+            report["results"].setdefault(str(bits), {})[name] = _run_cell(fits, name, data, split, protocol, codes_dir)
+    report["wall_s"] = round(time.perf_counter() - t_all, 1)
+    write_json(out / "report.json", report)
+    write_report(report, out)
+    return report
+
+
+def _run_cell(fits: _Fits, name: str, data: ArrayImages, split: Split, protocol, codes_dir: Path | None) -> dict:
+    """Fit (once) and score one method at ``fits.bits``: its report entry; its codes in ``codes_dir`` if given."""
+    log.info("[eval] %s %d bits", name, fits.bits)
+    hasher = fits.get(name)
+    timings = {"fit_s": fits.fit_s[name]}
+    res = _score(hasher, data, split, protocol, timings)
+    cq, cdb = res.pop("codes")
+    if codes_dir is not None:
+        _save_codes(codes_dir, name, fits.bits, cq, cdb, data.labels[split.query], data.labels[split.database])
+    res["timings"] = {k: round(v, 2) for k, v in timings.items()}
+    res["diagnostics"] = getattr(hasher, "diagnostics", {})
+    log.info("[eval] %s %d bits: test %s %.4f (validation %.4f)", name, fits.bits, protocol.headline,
+             res["test"][protocol.headline], res["validation"][protocol.headline])
+    return res
+
+
+def _check_arguments(methods: list[str], nac_overrides: dict | None, distill: dict | None, train_on: str) -> None:
+    """ValueError for an unknown method, NAC or DistillHash setting, or ``train_on``, before anything is written."""
     for m in methods:
         parse_method(m)
     if not methods:
@@ -143,44 +192,6 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
     _check_distill(distill)
     if train_on not in TRAIN_ON:
         raise ValueError(f"train_on must be one of {TRAIN_ON}, got {train_on!r}")
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    kind, _ = parse_spec(spec)
-    protocol = PROTOCOLS[kind] if kind in PROTOCOLS else None
-    data = load_labelled(spec, mirflickr_images)
-    split = make_split(data.labels, protocol, seed, scale)
-    np.savez(out / "split.npz", query=split.query, database=split.database, train=split.train,
-             val_query=split.val_query, val_database=split.val_database)
-    fit_on = split.train if train_on == "train" else split.database
-    deep = {k: v for k, v in (("epochs", epochs), ("minutes", minutes)) if v is not None}
-    report = {"dataset": spec, "images": len(data), "protocol": describe(protocol, split), "bits": bits_list,
-              "methods": methods, "seed": seed, "epochs": epochs, "minutes": minutes, "train_on": train_on,
-              "train_images": int(len(fit_on)), "scale": scale, "features_from": features_from,
-              "mirflickr_images": mirflickr_images if kind == "mirflickr" else None, "nac_overrides": nac_overrides,
-              "distill": distill,
-              "provenance": provenance(), "results": {}}
-    given = checkpoint_features(features_from, "cpu") if features_from else None
-    t_all = time.perf_counter()
-    for bits in bits_list:
-        fits = _Fits(bits, data.images[fit_on], data.labels[fit_on], seed, out / "models", device, progress,
-                     deep, nac_overrides, given, distill)
-        for name in methods:
-            log.info("[eval] %s %d bits", name, bits)
-            hasher = fits.get(name)
-            timings = {"fit_s": fits.fit_s[name]}
-            res = _score(hasher, data, split, protocol, timings)
-            cq, cdb = res.pop("codes")
-            if save_codes:
-                _save_codes(out / "codes", name, bits, cq, cdb, data.labels[split.query], data.labels[split.database])
-            res["timings"] = {k: round(v, 2) for k, v in timings.items()}
-            res["diagnostics"] = getattr(hasher, "diagnostics", {})
-            report["results"].setdefault(str(bits), {})[name] = res
-            log.info("[eval] %s %d bits: test %s %.4f (validation %.4f)", name, bits, protocol.headline,
-                     res["test"][protocol.headline], res["validation"][protocol.headline])
-    report["wall_s"] = round(time.perf_counter() - t_all, 1)
-    write_json(out / "report.json", report)
-    write_report(report, out)
-    return report
 
 
 def _check_settings(given: dict | None, fn, fixed: set[str], what: str) -> None:
@@ -209,7 +220,7 @@ def _check_distill(distill: dict | None) -> None:
 
 def _save_codes(d: Path, name: str, bits: int, cq, cdb, lq, ldb) -> None:
     d.mkdir(parents=True, exist_ok=True)
-    np.save(d / f"{name}_{bits}_query.npy", cq)
-    np.save(d / f"{name}_{bits}_database.npy", cdb)
-    np.save(d / "query_labels.npy", lq)
-    np.save(d / "database_labels.npy", ldb)
+    atomic_write_arrays(d / f"{name}_{bits}_query.npy", cq)
+    atomic_write_arrays(d / f"{name}_{bits}_database.npy", cdb)
+    atomic_write_arrays(d / "query_labels.npy", lq)
+    atomic_write_arrays(d / "database_labels.npy", ldb)

@@ -49,12 +49,11 @@ def encode_folder(images: str, model_dir: str, out_path: str, device: str = "aut
     The paths file is a JSON array of absolute paths, one per code in the same order (names
     that are not UTF-8 as surrogate escapes, which ``os.fsencode`` turns back into bytes).
     """
-    import io
     import json
     import os
     from pathlib import Path
 
-    from nacsearch.safeio import atomic_write_bytes, atomic_write_text
+    from nacsearch.safeio import atomic_write_arrays, atomic_write_text
 
     from nacsearch.checkpoint import load_model
     from nacsearch.datasets.imagefolder import load_image_folder
@@ -66,9 +65,7 @@ def encode_folder(images: str, model_dir: str, out_path: str, device: str = "aut
     packed = encode_images(model, folder.data.images, dev, batch_size, progress)
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    np.save(buf, packed)
-    atomic_write_bytes(out, buf.getvalue())
+    atomic_write_arrays(out, packed)
     paths_file = out.with_name(out.stem + ".paths.json")
     atomic_write_text(paths_file, json.dumps([os.path.abspath(p) for p in folder.paths], indent=0) + "\n")
     bal = C.bit_balance(packed)

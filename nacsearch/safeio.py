@@ -6,6 +6,8 @@ Every file nacsearch writes goes through this module:
   planted symlink is never followed) in the target's own directory, fsyncs it and renames
   it over the target.  ``rename`` replaces a symlink itself, never the file it points to.
   On any failure (disk full, read-only folder) the temporary file is removed.
+* :func:`atomic_write_arrays` and :func:`atomic_write_figure` serialise NumPy arrays
+  (``.npy`` / ``.npz``) and Matplotlib figures in memory and write them the same way.
 * :func:`append_lines` opens with ``O_NOFOLLOW``: appending through a symlink is refused.
 * :func:`read_bytes` opens with ``O_NOFOLLOW`` as well, for files whose content decides
   what is written next.
@@ -53,6 +55,31 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """:func:`atomic_write_bytes` of UTF-8 text."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_arrays(path: str | os.PathLike, array=None, **arrays) -> None:
+    """One array as ``.npy`` (``array``) or several by name as ``.npz`` (``arrays``), atomically."""
+    import io
+
+    import numpy as np
+
+    if (array is None) == (not arrays):
+        raise ValueError("give one array or named arrays, not both")
+    buf = io.BytesIO()
+    if array is not None:
+        np.save(buf, array)
+    else:
+        np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def atomic_write_figure(fig, path: str | os.PathLike, dpi: int = 110) -> None:
+    """A Matplotlib figure as PNG, atomically."""
+    import io
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def open_nofollow(path: str | os.PathLike, flags: int, mode: int = 0o644) -> int:

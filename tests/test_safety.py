@@ -92,6 +92,34 @@ def test_safe_writes_replace_a_link_and_never_write_through_it(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["link", "target"]  # no temp file left
 
 
+def test_arrays_and_figures_are_written_through_the_same_safe_path(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from nacsearch.safeio import atomic_write_arrays, atomic_write_figure
+
+    target = tmp_path / "target"
+    target.write_text("keep")
+    for name in ("one.npy", "many.npz", "fig.png"):
+        (tmp_path / name).symlink_to(target)
+    a = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    atomic_write_arrays(tmp_path / "one.npy", a)
+    atomic_write_arrays(tmp_path / "many.npz", q=a, d=a.T)
+    fig = plt.figure()
+    atomic_write_figure(fig, tmp_path / "fig.png")
+    plt.close(fig)
+    assert target.read_text() == "keep" and not any((tmp_path / n).is_symlink() for n in ("one.npy", "many.npz"))
+    np.testing.assert_array_equal(np.load(tmp_path / "one.npy"), a)
+    with np.load(tmp_path / "many.npz") as z:
+        np.testing.assert_array_equal(z["d"], a.T)
+    assert (tmp_path / "fig.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="not both"):
+        atomic_write_arrays(tmp_path / "x.npz", a, q=a)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fig.png", "many.npz", "one.npy", "target"]
+
+
 # -- 3. any file name the OS allows: not UTF-8, newline, escape, > 511 bytes ------------------------
 
 def odd_names(folder: Path) -> list[Path]:
