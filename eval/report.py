@@ -133,4 +133,4 @@ def write_report(report: dict, out_dir: str | Path, to_markdown=None, to_plots=N
     try:
         (to_plots or plot)(report, out)
     except ImportError:  # matplotlib is an optional extra
-        (out / "plots-skipped.txt").write_text("install nacsearch[plot] for PNG plots\n")
+        atomic_write_text(out / "plots-skipped.txt", "install nacsearch[plot] for PNG plots\n")

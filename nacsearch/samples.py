@@ -7,12 +7,14 @@ ten shape classes (deterministic for a seed), and a ``labels.csv`` beside them.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from nacsearch.datasets.fashion_mnist import CLASSES as FMNIST_CLASSES, DEFAULT_PATH, load_fashion_mnist
+from nacsearch.safeio import atomic_write_bytes, atomic_write_text
 
 SHAPES = ("disc", "square", "ring", "cross", "hstripes", "vstripes", "diagonal", "checker", "triangle", "dots")
 
@@ -65,9 +67,12 @@ def write_sample_images(out_dir: str | Path, n: int = 1000, source: str = "auto"
         cls = names[int(lab)].replace("/", "-").replace(" ", "_").lower()
         path = out / cls / f"{i:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img).save(path)
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, "PNG")
+        atomic_write_bytes(path, buf.getvalue())
         rows.append((str(path.relative_to(out)), int(lab), cls))
-    with open(out / "labels.csv", "w", newline="") as f:
-        csv.writer(f).writerows([("path", "label", "class"), *rows])
+    table = io.StringIO(newline="")
+    csv.writer(table).writerows([("path", "label", "class"), *rows])
+    atomic_write_text(out / "labels.csv", table.getvalue())
     return {"source": "fashion-mnist" if use_fmnist else "synthetic", "count": len(rows), "dir": str(out),
             "classes": sorted({r[2] for r in rows})}
