@@ -23,7 +23,7 @@ from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.indexer.index import Index
 from nacsearch.indexer.params import IndexParams
 from nacsearch.indexer.search import search_codes
-from nacsearch.indexer.store import Record
+from nacsearch.indexer.records import Record
 from nacsearch.recipes import make_run_config
 from nacsearch.train import train
 

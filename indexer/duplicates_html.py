@@ -7,7 +7,7 @@ import os
 
 from nacsearch.imageio import ImageError, thumbnail_jpeg
 from nacsearch.indexer.duplicates import DuplicateGroups
-from nacsearch.indexer.store import FileChanged, indexed_content
+from nacsearch.indexer.records import FileChanged, indexed_content
 from nacsearch.safeio import atomic_write_text
 
 STYLE = ("body{font-family:sans-serif;margin:1.5em}section{margin-bottom:1.5em}"

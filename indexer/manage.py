@@ -6,7 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from nacsearch.indexer.index import Index
-from nacsearch.indexer.store import MAX_ID
+from nacsearch.indexer.records import MAX_ID
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,7 @@ from nacsearch.imageio import ImageError, read_image, skip_row
 from nacsearch.indexer.index import SKIPPED, Index
 from nacsearch.indexer.manage import prune_missing
 from nacsearch.indexer.plan import Todo, plan_files, split_moved
-from nacsearch.indexer.store import Record
+from nacsearch.indexer.records import Record
 from nacsearch.regions import RegionConfig, region_images
 from nacsearch.safeio import append_lines
 

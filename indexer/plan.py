@@ -15,7 +15,7 @@ from typing import Iterable
 
 from nacsearch.imageio import ImageError, skip_row
 from nacsearch.indexer.index import Index
-from nacsearch.indexer.store import Record
+from nacsearch.indexer.records import Record
 
 Todo = tuple[Path, os.stat_result, "int | None"]  # a file to encode, its stat, the id it replaces
 

@@ -24,7 +24,8 @@ from nacsearch.imageio import decode_image, thumbnail_jpeg
 from nacsearch.indexer.index import Index
 from nacsearch.indexer.layout import INDEX_JSON, IndexError_
 from nacsearch.indexer.search import Hit, search_codes
-from nacsearch.indexer.store import MAX_ID, FileChanged, Record, StoreError, indexed_content  # noqa: F401 (FileChanged re-exported)
+from nacsearch.indexer.records import MAX_ID, FileChanged, Record, indexed_content  # noqa: F401 (FileChanged re-exported)
+from nacsearch.indexer.store import StoreError
 
 log = logging.getLogger(__name__)
 

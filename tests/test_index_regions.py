@@ -16,7 +16,7 @@ from nacsearch.indexer.binary_index import IndexParams
 from nacsearch.indexer.duplicates import duplicate_components
 from nacsearch.indexer.index import Index
 from nacsearch.indexer.search import search_codes
-from nacsearch.indexer.store import Record
+from nacsearch.indexer.records import Record
 from nacsearch.regions import RegionConfig
 from tests.test_duplicates import brute_force_groups
 

@@ -226,7 +226,7 @@ def test_missing_or_emptied_store_is_refused_and_counts_are_kept(runner, built, 
 
 
 def test_a_damaged_record_gives_a_message_naming_it_and_can_be_removed(runner, built, image_folder):
-    from nacsearch.indexer.store import id_key
+    from nacsearch.indexer.records import id_key
 
     with Index.open(built) as index:
         env = index.store.env

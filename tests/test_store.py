@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from nacsearch.indexer import store as S
-from nacsearch.indexer.store import Record, Store
+from nacsearch.indexer.records import Record
+from nacsearch.indexer.store import Store
 
 
 def rec(i, sha=None):
