@@ -113,6 +113,19 @@ def _hash(name: str, bits: int, inputs: _Inputs, out: Path, device: str, seed: i
     return q, db, info
 
 
+def _score_copies(name: str, bits: int, q: np.ndarray, db: np.ndarray, cs, regions: RegionConfig | None,
+                  budget: float) -> dict:
+    """One method's near-duplicate metrics; with ``regions``, also those of the same codes on whole images only."""
+    owner, extra = region_rows(len(cs.database), regions) if regions else (None, None)
+    res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget, owner=owner, extra=extra)
+    if regions:  # the same codes without the regions, for comparison
+        whole = copy_metrics(q, db[:len(cs.database)], cs.target, cs.kinds, budget=budget)
+        res["whole_image"] = {k: v for k, v in whole.items() if k != "tradeoff"}
+    log.info("[neardup] %s %d bits: recall@1 %.4f, recall at <= %.2g false/query %.4f", name, bits,
+             res["recall@1"], budget, res["best_recall_at_false"]["recall"])
+    return res
+
+
 def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], out_dir: str | Path,
                 split: str = "test", seed: int = 0, n_queries: int = 1000, val_sources: int = 1000,
                 test_sources: int = 3000, device: str = "auto", train: dict | None = None,
@@ -146,19 +159,12 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
               "provenance": provenance(), "results": {}}
     t_all = time.perf_counter()
     inputs = _Inputs(cs, fmt, regions)
-    owner, extra = region_rows(len(cs.database), regions) if regions else (None, None)
     for bits in bits_list:
         for name in methods:
             log.info("[neardup] %s %d bits", name, bits)
             q, db, info = _hash(name, bits, inputs, out, device, report["train_seed"], train, progress)
-            res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget, owner=owner, extra=extra)
-            if regions:  # the same codes without the regions, for comparison
-                whole = copy_metrics(q, db[:len(cs.database)], cs.target, cs.kinds, budget=budget)
-                res["whole_image"] = {k: v for k, v in whole.items() if k != "tradeoff"}
-            res["timings"] = info
-            report["results"].setdefault(str(bits), {})[name] = res
-            log.info("[neardup] %s %d bits: recall@1 %.4f, recall at <= %.2g false/query %.4f", name, bits,
-                     res["recall@1"], budget, res["best_recall_at_false"]["recall"])
+            report["results"].setdefault(str(bits), {})[name] = _score_copies(name, bits, q, db, cs, regions, budget)
+            report["results"][str(bits)][name]["timings"] = info
     report["wall_s"] = round(time.perf_counter() - t_all, 1)
     write_json(out / "report.json", report)
     write_copy_report(report, out)

@@ -37,9 +37,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     if recipe not in RECIPES:
         raise ValueError(f"unknown recipe {recipe!r}; choose from {', '.join(RECIPES)}")
     rec = RECIPES[recipe]
-    if views is None:  # the recipe's views (for this objective, if it names it); grayscale views only make sense for RGB
-        views = rec.get("objective_views", {}).get(objective, rec.get("views", ViewConfig()))
-        views = views if channels == 3 else dataclasses.replace(views, grayscale_p=0.0)
+    views = views if views is not None else _recipe_views(rec, objective, channels)
+
     def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
         return value if value is not None else rec.get(name)
 
@@ -49,11 +48,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                                   ("mirror_sum", mirror_sum), ("pair_negative", pair_negative), ("pool", pool),
                                   ("hidden", hidden)))
     if objective == "nac":  # a recipe's code bank, code layer, head start and length are NAC's; others keep defaults
-        asked_head_bits = head_bits
-        bank, code_layer, head_centre, head_bits = (chosen(k, v) for k, v in (
-            ("bank", bank), ("code_layer", code_layer), ("head_centre", head_centre), ("head_bits", head_bits)))
-        if asked_head_bits is None and code_layer not in (None, "itq-features"):
-            head_bits = None  # a recipe's longer head needs its ITQ code layer; another layer asked for drops it
+        bank, code_layer, head_centre, head_bits = _nac_heads(rec, bank, code_layer, head_centre, head_bits)
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
@@ -68,6 +63,22 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,
                                  cpu_bf16=cpu_bf16, ema=ema))
     return RunConfig(model=model, views=views, objective=obj, train=train)
+
+
+def _recipe_views(rec: dict, objective: str, channels: int) -> ViewConfig:
+    """The recipe's views for ``objective`` (its own, if the recipe names them); grayscale views only for RGB."""
+    views = rec.get("objective_views", {}).get(objective, rec.get("views", ViewConfig()))
+    return views if channels == 3 else dataclasses.replace(views, grayscale_p=0.0)
+
+
+def _nac_heads(rec: dict, bank, code_layer, head_centre, head_bits) -> tuple:
+    """NAC's (bank, code_layer, head_centre, head_bits): each given value, else the recipe's.  A recipe's longer
+    trained head needs its ITQ code layer, so it is dropped when another code layer is asked for."""
+    chosen = [v if v is not None else rec.get(k) for k, v in
+              (("bank", bank), ("code_layer", code_layer), ("head_centre", head_centre), ("head_bits", head_bits))]
+    if head_bits is None and chosen[1] not in (None, "itq-features"):
+        chosen[3] = None
+    return tuple(chosen)
 
 
 def load_training_data(spec: str, channels: int | None = None, image_size: int | None = None,

@@ -74,6 +74,14 @@ def create_app(live: LiveIndex, max_upload: int = DEFAULT_MAX_UPLOAD) -> FastAPI
     def page() -> FileResponse:
         return FileResponse(str(STATIC / "index.html"), media_type="text/html")
 
+    _search_routes(app, live, max_upload)
+    _image_routes(app, live)
+    _limit_uploads(app, max_upload)
+    return app
+
+
+def _search_routes(app: FastAPI, live: LiveIndex, max_upload: int) -> None:
+    """POST /api/search (an uploaded image), GET /api/search (an indexed id) and GET /api/info."""
     @app.post("/api/search", summary="Search with an uploaded image")
     def search_upload(image: UploadFile = File(...), k: int = Form(10, ge=1, le=MAX_K),
                       radius: int | None = Form(None)) -> dict:
@@ -99,6 +107,9 @@ def create_app(live: LiveIndex, max_upload: int = DEFAULT_MAX_UPLOAD) -> FastAPI
     def info() -> dict:
         return live.info()
 
+
+def _image_routes(app: FastAPI, live: LiveIndex) -> None:
+    """An indexed image's thumbnail, and the file itself while it is unchanged since indexing."""
     @app.get("/api/images/{id}/thumbnail", summary="JPEG thumbnail of an indexed image")
     def thumbnail(id: int, size: int = Query(192, ge=16, le=512)) -> Response:
         return Response(live.thumbnail(id, size), media_type="image/jpeg",
@@ -110,14 +121,15 @@ def create_app(live: LiveIndex, max_upload: int = DEFAULT_MAX_UPLOAD) -> FastAPI
         kind = mimetypes.guess_type(rec.abspath)[0] or "application/octet-stream"
         return Response(data, media_type=kind, headers={"Content-Disposition": "inline"})
 
+
+def _limit_uploads(app: FastAPI, max_upload: int) -> None:
+    """Refuse a POST whose declared length is far above ``max_upload`` before its body is read (413)."""
     @app.middleware("http")
     async def limit_upload(request: Request, call_next):
         size = request.headers.get("content-length")
         if request.method == "POST" and size and size.isdigit() and int(size) > max_upload + 65536:
             return _json(413, "too_large", f"upload exceeds {max_upload} bytes")
         return await call_next(request)
-
-    return app
 
 
 def _json(status: int, error: str, detail) -> JSONResponse:
