@@ -23,7 +23,8 @@ import torch
 from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.device import cpu_has_native_bf16
 from nacsearch.recipes import make_run_config
-from nacsearch.train import _make_plan, _Trainer
+from nacsearch.plan import make_plan
+from nacsearch.train import _Trainer
 from nacsearch.distributed import DistInfo
 
 
@@ -37,7 +38,7 @@ def step_times(run, steps: int, data: ArrayImages, layout: torch.memory_format =
         t = _Trainer(run, data, out, torch.device("cpu"), DistInfo())
         t.layout = layout
         t.model.to(memory_format=layout)
-        plan = _make_plan(len(data), run, t.info)
+        plan = make_plan(len(data), run, t.info)
         times = []
         for s in range(steps + 3):
             idx, x = t.batch(plan, s)

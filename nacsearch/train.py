@@ -32,12 +32,12 @@ from nacsearch.distributed import DistInfo, GatherWithGrad, init_distributed, ma
 from nacsearch.models import HashEncoder
 from nacsearch.objectives import Objective, build_objective
 from nacsearch.optim import build_optimizer, lr_at
+from nacsearch.plan import StepPlan, epoch_order, make_plan
 from nacsearch.views import TwoViews
 
 log = logging.getLogger(__name__)
 
 CENTRE_IMAGES = 256  # training images whose statistics centre the heads at the start (ModelConfig.head_centre)
-MAX_LOG_LINES = 40  # progress lines on stderr per run (checkpoints are still written every epoch)
 
 
 @dataclass
@@ -48,39 +48,6 @@ class TrainResult:
     images_per_s: float
     wall_s: float
     history: list[dict] = field(default_factory=list)
-
-
-def _epoch_order(n: int, seed: int, epoch: int, info: DistInfo) -> np.ndarray:
-    perm = np.random.default_rng([seed, epoch]).permutation(n)
-    return perm[info.rank::info.world]
-
-
-@dataclass(frozen=True)
-class _Plan:
-    n: int          # training images
-    batch: int      # images per process per step
-    spe: int        # steps per epoch
-    total: int      # steps in the run
-    warm: int       # warm-up steps
-    every: int      # steps between checkpoints
-    log_every: int  # steps between log lines: a multiple of ``every``, at most ~40 lines a run
-
-
-def _make_plan(n: int, run: RunConfig, info: DistInfo, total: int | None = None) -> _Plan:
-    """The step plan from epochs and ``max_steps``; ``total`` (a budgeted or resumed plan) overrides both."""
-    cfg = run.train
-    b = min(cfg.batch_size, n // info.world)
-    if b < 2:
-        raise ValueError(f"need at least 2 images per process, have {n}")
-    spe = max(1, (n // info.world) // b)
-    full = cfg.epochs * spe if not cfg.max_steps else min(cfg.max_steps, cfg.epochs * spe)
-    total = full if total is None else max(1, min(total, full))
-    warm = int(cfg.warmup_epochs * spe)
-    if total < full:  # a budget cut the run short: keep warm-up to at most half of it so the lr still decays
-        warm = min(warm, total // 2)
-    every = cfg.checkpoint_every or spe
-    log_every = every * max(1, -(-total // (every * MAX_LOG_LINES)))
-    return _Plan(n, b, spe, total, warm, every, log_every)
 
 
 def _log(msg: str, info: DistInfo) -> None:
@@ -150,17 +117,17 @@ class _Trainer:
         self.scaler.update()
         return float(loss.detach()), halves[0].u.detach()
 
-    def batch(self, plan: _Plan, step: int) -> tuple[np.ndarray, torch.Tensor]:
+    def batch(self, plan: StepPlan, step: int) -> tuple[np.ndarray, torch.Tensor]:
         """Dataset indices (sorted) and float images in [0, 1] on the device for ``step``."""
         epoch = step // plan.spe
         if epoch != self._order_epoch:
-            self._order, self._order_epoch = _epoch_order(plan.n, self.run.train.seed, epoch, self.info), epoch
+            self._order, self._order_epoch = epoch_order(plan.n, self.run.train.seed, epoch, self.info), epoch
         i = step % plan.spe
         idx = np.sort(self._order[i * plan.batch:(i + 1) * plan.batch])
         x = torch.from_numpy(self.data.images[idx]).to(self.device, non_blocking=True).float().div_(255)
         return idx, x
 
-    def record(self, plan: _Plan, step: int, loss: float, u: torch.Tensor, rate: float) -> str:
+    def record(self, plan: StepPlan, step: int, loss: float, u: torch.Tensor, rate: float) -> str:
         """Log bit balance and loss after ``step`` (0-based) and write a checkpoint."""
         bal = C.bit_balance(C.encode_preactivations(u.float().cpu().numpy()))
         epoch = step // plan.spe
@@ -213,7 +180,7 @@ class _Trainer:
         self.budget = dict(meta["state"].get("budget", {}))
         return int(meta["state"].get("step", 0)), meta["state"].get("total_steps")
 
-    def calibrate(self, plan: _Plan) -> Budget:
+    def calibrate(self, plan: StepPlan) -> Budget:
         """Time real steps, undo them (weights, optimizer, BatchNorm, scaler, objective state such as a code bank),
         plan within the budget."""
         budget_s = self.run.train.minutes * 60
@@ -276,33 +243,33 @@ def train(run: RunConfig, data: ArrayImages, out_dir: str | Path, device: str | 
     return TrainResult(out, total, loss, seen / max(wall, 1e-9), wall, t.history)
 
 
-def _start(t: _Trainer, n: int, resume: bool) -> tuple[int, _Plan]:
+def _start(t: _Trainer, n: int, resume: bool) -> tuple[int, StepPlan]:
     """(first step, plan): a resumed run keeps its planned length; a new one is planned within
     ``TrainConfig.minutes`` when a budget is set."""
-    plan = _make_plan(n, t.run, t.info)
+    plan = make_plan(n, t.run, t.info)
     if resume:
         start, total = t.resume()
-        return start, _make_plan(n, t.run, t.info, total)
+        return start, make_plan(n, t.run, t.info, total)
     if t.run.train.minutes > 0:
         budget = t.calibrate(plan)
         t.budget = budget.to_dict()
         _log(format_budget(budget, plan.batch, plan.n, plan.spe), t.info)
-        plan = _make_plan(n, t.run, t.info, budget.steps)
+        plan = make_plan(n, t.run, t.info, budget.steps)
     return 0, plan
 
 
-def _replan(t: _Trainer, plan: _Plan, at: int, steps_timed: int, seconds: float) -> _Plan:
+def _replan(t: _Trainer, plan: StepPlan, at: int, steps_timed: int, seconds: float) -> StepPlan:
     """The budgeted plan made again after step ``at`` from the rate of ``steps_timed`` steps in ``seconds``."""
     step_s = max_over_ranks(seconds / steps_timed, t.info, t.device)
-    full = _make_plan(plan.n, t.run, t.info).total
+    full = make_plan(plan.n, t.run, t.info).total
     steps = max(plan_budget(t.run.train.minutes, step_s, full).steps, at + 1)
     t.budget["replan"] = {"at_step": at, "step_s": round(step_s, 5), "steps": steps, "first_plan_steps": plan.total}
     _log(f"re-plan after {at} steps: {step_s * 1000:.0f} ms/step measured, {steps} steps (first plan {plan.total})",
          t.info)
-    return _make_plan(plan.n, t.run, t.info, steps)
+    return make_plan(plan.n, t.run, t.info, steps)
 
 
-def _loop(t: _Trainer, plan: _Plan, start: int, progress: bool) -> tuple[float, int, float, int]:
+def _loop(t: _Trainer, plan: StepPlan, start: int, progress: bool) -> tuple[float, int, float, int]:
     """Steps ``start .. plan.total``; returns (last loss, images seen, seconds, steps in the run).  A budgeted run not yet
     re-planned is planned again after :func:`~nacsearch.budget.replan_step` steps."""
     show = progress and t.info.is_main
