@@ -117,6 +117,9 @@ class ViewConfig:
     fill: float = 1.0                # value of areas outside the image (1 = white, the alpha background)
     clean_p: float = 0.0             # probability that an image's first view is the image as given: the pair is
     #                                  then (original, edited copy), the pairs a copy search compares
+    small_crops: int = 0             # multi-crop (SwAV, Caron et al., NeurIPS 2020): this many extra low-resolution
+    small_size: int = 0              #   crops per image, small_size px a side (0 = half the image's), of an area
+    small_scale: tuple[float, float] = (0.05, 0.4)  # in small_scale; each is paired with both full views
 
     def __post_init__(self) -> None:
         lo, hi = self.crop_scale
@@ -134,8 +137,11 @@ class ViewConfig:
             raise ValueError("zoom_out must be in (0, 1], rotate in [0, 45] degrees, downscale in (0, 0.7]")
         if not 1 <= self.jpeg_quality <= 90:
             raise ValueError(f"jpeg_quality must be in [1, 90], got {self.jpeg_quality}")
+        if not (0 <= self.small_crops <= 8 and self.small_size >= 0 and 0 < self.small_scale[0] <= self.small_scale[1] <= 1):
+            raise ValueError("small_crops must be in 0..8, small_size >= 0, small_scale 0 < lo <= hi <= 1")
         object.__setattr__(self, "crop_scale", tuple(self.crop_scale))
         object.__setattr__(self, "crop_ratio", tuple(self.crop_ratio))
+        object.__setattr__(self, "small_scale", tuple(self.small_scale))
 
 
 @dataclass(frozen=True)
@@ -231,12 +237,15 @@ class RunConfig:
     def __post_init__(self) -> None:
         if (self.objective.bank or self.objective.neighbours) and self.model.loco:  # every LoCo stage would push
             raise ValueError("a code bank cannot be combined with LoCo-style local training")  # into one bank
+        if self.views.small_crops and (self.model.loco or self.objective.bank or self.objective.neighbours):
+            raise ValueError("small crops (multi-crop) cannot be combined with LoCo stages or a code bank")
 
 
 _SECTIONS = {"model": ModelConfig, "views": ViewConfig, "objective": ObjectiveConfig, "train": TrainConfig}
 # Fields added after files were first written: an older file that lacks one was made without it.
 _ABSENT_MEANS = {TrainConfig: {"minutes": 0.0, "max_images": 0},
-                 ViewConfig: {"zoom_out_p": 0.0, "rotate_p": 0.0, "downscale_p": 0.0, "jpeg_p": 0.0, "clean_p": 0.0}}
+                 ViewConfig: {"zoom_out_p": 0.0, "rotate_p": 0.0, "downscale_p": 0.0, "jpeg_p": 0.0, "clean_p": 0.0,
+                              "small_crops": 0}}
 
 
 def to_dict(cfg: Any) -> dict:

@@ -50,6 +50,11 @@ class TrainResult:
     history: list[dict] = field(default_factory=list)
 
 
+def _rows(out, start: int, stop: int):
+    """Rows ``start:stop`` of every tensor of an encoder output (None stays None)."""
+    return type(out)(*(t[start:stop] if t is not None else None for t in out))
+
+
 def _log(msg: str, info: DistInfo) -> None:
     if info.is_main:
         log.info(msg)
@@ -100,15 +105,18 @@ class _Trainer:
         for group in self.opt.param_groups:
             group["lr"] = lr
         v1, v2 = self.views(x, g)
+        small = self.views.small(x, g)  # drawn last: without small crops every other draw stays where it was
         b, idx_t = x.shape[0], torch.from_numpy(idx).to(self.device)
         with autocast(self.device, training=True, cpu_bf16=cfg.cpu_bf16):
             both = torch.cat([v1, v2]).contiguous(memory_format=self.layout)
             outs = self.net(both, stages=True) if self.run.model.loco else [self.net(both)]
+            small_out = self.net(small.contiguous(memory_format=self.layout)) if small is not None else None
         loss = torch.zeros((), device=self.device)
         for out in outs:  # one local loss per LoCo stage; an ordinary model has one (the code's, last)
-            halves = [type(out)(*(t[:b] if t is not None else None for t in out)),
-                      type(out)(*(t[b:] if t is not None else None for t in out))]
+            halves = [_rows(out, 0, b), _rows(out, b, 2 * b)]
             loss = loss + self.objective(halves[0], halves[1], generator=g, gather=self.gather, index=idx_t)["loss"]
+        if small_out is not None:
+            loss = self._with_small_crops(loss, halves, small_out, g, idx_t)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower --lr")
         self.opt.zero_grad(set_to_none=True)
@@ -116,6 +124,18 @@ class _Trainer:
         self.scaler.step(self.opt)
         self.scaler.update()
         return float(loss.detach()), halves[0].u.detach()
+
+    def _with_small_crops(self, pair_loss: torch.Tensor, halves: list, small_out, g: torch.Generator,
+                          idx_t: torch.Tensor) -> torch.Tensor:
+        """Multi-crop (SwAV, Caron et al., NeurIPS 2020): the mean of the full views' loss and the loss of each
+        small crop with each full view (the objective's own, on that pair), so 1 + 2S pairs weigh alike."""
+        b = halves[0].u.shape[0]
+        losses = [pair_loss]
+        for k in range(small_out.u.shape[0] // b):
+            crop = _rows(small_out, k * b, (k + 1) * b)
+            losses += [self.objective(crop, full, generator=g, gather=self.gather, index=idx_t)["loss"]
+                       for full in halves]
+        return torch.stack(losses).mean()
 
     def batch(self, plan: StepPlan, step: int) -> tuple[np.ndarray, torch.Tensor]:
         """Dataset indices (sorted) and float images in [0, 1] on the device for ``step``."""

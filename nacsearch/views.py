@@ -18,6 +18,7 @@ image's first view is sometimes the image as given, so that some pairs are (orig
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import torch
@@ -171,9 +172,23 @@ class TwoViews:
         self.cfg = cfg
 
     def one(self, x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor:
+        """One augmentation of each image of ``x``, at its size."""
+        return self._one(x, g, self.cfg, tuple(x.shape[-2:]))
+
+    def small(self, x: torch.Tensor, g: torch.Generator | None = None) -> torch.Tensor | None:
+        """``(S * B, C, s, s)``: ``cfg.small_crops`` (S) low-resolution crops of each image, crop-major (rows
+        k*B .. k*B+B-1 are crop k of every image), with the same colour changes; None when S is 0."""
         cfg = self.cfg
+        if cfg.small_crops == 0:
+            return None
+        side = cfg.small_size or max(8, x.shape[-1] // 2)
+        small_cfg = dataclasses.replace(cfg, crop_scale=cfg.small_scale)
+        return torch.cat([self._one(x, g, small_cfg, (side, side)) for _ in range(cfg.small_crops)])
+
+    @staticmethod
+    def _one(x: torch.Tensor, g: torch.Generator | None, cfg: ViewConfig, size: tuple[int, int]) -> torch.Tensor:
         n = x.shape[0]
-        grid = crop_flip_grid(n, tuple(x.shape[-2:]), cfg, g).to(x.device, x.dtype)
+        grid = crop_flip_grid(n, size, cfg, g).to(x.device, x.dtype)
         y = warp(x, grid, cfg)
         if cfg.downscale_p > 0:
             y = down_up(y, cfg, g)
