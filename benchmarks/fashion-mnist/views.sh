@@ -11,6 +11,7 @@
 #   jitter-1.0               strength 1.0
 #   multicrop-2, multicrop-4 2 or 4 small crops (14 px, area 0.05-0.4) per image beside the two full views (SwAV's
 #                            multi-crop; run with METHODS=nac,simclr,itq+simclr, as it changes every encoder)
+#   multicrop-2-wide         2 small crops of 20 px covering 0.3-0.8 of the image
 #   jitter-0.4               strength 0.4, the value before 2026-12-03 (for a method that may prefer it:
 #                            OUT=views-cibhash METHODS=cibhash ... jitter-0.4)
 # A setting that wins for NAC is then run for SimCLR too (OUT=views-simclr METHODS=simclr,itq+simclr ... jitter-0.8)
@@ -26,7 +27,8 @@ METHODS=${METHODS:-nac}
 declare -A SETTINGS=([jitter-0.4]="views.jitter=0.4" [jitter-0.6]="views.jitter=0.6" [jitter-0.8]="views.jitter=0.8" [jitter-1.0]="views.jitter=1.0"
                      [crop-0.4]="views.crop_scale=[0.4,1.0]" [crop-0.8]="views.crop_scale=[0.8,1.0]"
                      [erase-0.25]="views.erase_p=0.25" [blur-0.3]="views.blur_p=0.3"
-                     [multicrop-2]="views.small_crops=2" [multicrop-4]="views.small_crops=4")
+                     [multicrop-2]="views.small_crops=2" [multicrop-4]="views.small_crops=4"
+                     [multicrop-2-wide]="views.small_crops=2 views.small_size=20 views.small_scale=[0.3,0.8]")
 for name in "${@:-jitter-0.6 jitter-0.8 crop-0.4 crop-0.8 erase-0.25 blur-0.3}"; do
   for n in $name; do
     [ -n "${SETTINGS[$n]+x}" ] || { echo "unknown view setting $n" >&2; exit 2; }
