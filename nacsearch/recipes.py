@@ -18,6 +18,13 @@ def _given(**kw) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 
+# what a recipe (config.RECIPES) may set: every learned method's views (or one objective's own), settings of every
+# method, and NAC's alone (its code bank, code layer, head start and trained head length)
+RECIPE_KEYS = ("views", "objective_views", "epochs", "prior_weight", "input_norm", "prior_normalise", "cpu_bf16",
+               "mirror_sum", "pair_negative", "pool", "hidden", "width", "backbone",
+               "bank", "code_layer", "head_centre", "head_bits")
+
+
 def make_run_config(channels: int, image_size: int, bits: int = 64, objective: str = "nac",
                     backbone: str | None = None, width: int | None = None, p: float | None = None,
                     epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,
@@ -42,11 +49,12 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
         return value if value is not None else rec.get(name)
 
-    epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative, pool, hidden = (
-        chosen(k, v) for k, v in (("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
-                                  ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16),
-                                  ("mirror_sum", mirror_sum), ("pair_negative", pair_negative), ("pool", pool),
-                                  ("hidden", hidden)))
+    (epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative, pool, hidden, width,
+     backbone) = (chosen(k, v) for k, v in (
+        ("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
+        ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16), ("mirror_sum", mirror_sum),
+        ("pair_negative", pair_negative), ("pool", pool), ("hidden", hidden), ("width", width),
+        ("backbone", backbone)))
     if objective == "nac":  # a recipe's code bank, code layer, head start and length are NAC's; others keep defaults
         bank, code_layer, head_centre, head_bits = _nac_heads(rec, bank, code_layer, head_centre, head_bits)
     mean = (0.5,) * channels

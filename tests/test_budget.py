@@ -190,6 +190,31 @@ def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
         make_run_config(3, 32, recipe="fastest")
 
 
+def test_every_recipe_key_is_read_and_a_recipe_width_reaches_every_method(monkeypatch):
+    import dataclasses
+    import importlib.util
+    from pathlib import Path
+
+    from nacsearch.config import RECIPES
+    from nacsearch.recipes import RECIPE_KEYS, make_run_config
+
+    assert all(set(r) <= set(RECIPE_KEYS) for r in RECIPES.values())
+    for key in ("width", "backbone", "pool", "hidden"):  # each recipe-level key changes what make_run_config gives
+        value = {"width": 24, "backbone": "resnet18", "pool": "grid2", "hidden": 64}[key]
+        monkeypatch.setitem(RECIPES, "categories", {**RECIPES["categories"], key: value})
+        for objective in ("nac", "simclr"):
+            assert getattr(make_run_config(1, 28, objective=objective).model, key) == value
+        monkeypatch.setitem(RECIPES, "categories", {k: v for k, v in RECIPES["categories"].items() if k != key})
+    assert make_run_config(1, 28, width=12).model.width == 12  # an explicit value still wins
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "fashion-mnist" / "recipe_set.py"
+    spec = importlib.util.spec_from_file_location("recipe_set", path)
+    rs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rs)
+    assert rs.recipe_with({"views": dataclasses.replace(RECIPES["categories"]["views"])}, {"width": 32})["width"] == 32
+    with pytest.raises(ValueError, match="not a recipe setting"):
+        rs.recipe_with(RECIPES["categories"], {"temperature": 0.1})
+
+
 def test_build_index_recipe_option_reaches_the_models_config(image_folder, tmp_path):
     from click.testing import CliRunner
 

@@ -17,11 +17,15 @@ import sys
 
 from nacsearch.config import RECIPES, ViewConfig, parse_settings
 from nacsearch.eval.runner import run_eval
+from nacsearch.recipes import RECIPE_KEYS
 
 
 def recipe_with(recipe: dict, settings: dict) -> dict:
     """``recipe`` with ``settings`` applied; ``views.NAME`` keys replace fields of its views and of each objective's
     own views (validated)."""
+    unknown = sorted(k for k in settings if not k.startswith("views.") and k not in RECIPE_KEYS)
+    if unknown:  # make_run_config would never read them: refuse rather than run the defaults under another name
+        raise ValueError(f"not a recipe setting: {unknown}; choose from {', '.join(RECIPE_KEYS)} or views.NAME")
     views = {k.removeprefix("views."): v for k, v in settings.items() if k.startswith("views.")}
     out = {**recipe, **{k: v for k, v in settings.items() if not k.startswith("views.")}}
     if views:
