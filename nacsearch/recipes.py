@@ -18,13 +18,6 @@ def _given(**kw) -> dict:
     return {k: v for k, v in kw.items() if v is not None}
 
 
-# what a recipe (config.RECIPES) may set: every learned method's views (or one objective's own), settings of every
-# method, and NAC's alone (its code bank, code layer, head start and trained head length)
-RECIPE_KEYS = ("views", "objective_views", "epochs", "prior_weight", "input_norm", "prior_normalise", "cpu_bf16",
-               "mirror_sum", "pair_negative", "pool", "hidden", "width", "backbone",
-               "bank", "code_layer", "head_centre", "head_bits")
-
-
 def make_run_config(channels: int, image_size: int, bits: int = 64, objective: str = "nac",
                     backbone: str | None = None, width: int | None = None, p: float | None = None,
                     epochs: int | None = None, batch_size: int | None = None, lr: float | None = None,

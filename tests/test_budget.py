@@ -195,8 +195,8 @@ def test_every_recipe_key_is_read_and_a_recipe_width_reaches_every_method(monkey
     import importlib.util
     from pathlib import Path
 
-    from nacsearch.config import RECIPES
-    from nacsearch.recipes import RECIPE_KEYS, make_run_config
+    from nacsearch.config import RECIPE_KEYS, RECIPES
+    from nacsearch.recipes import make_run_config
 
     assert all(set(r) <= set(RECIPE_KEYS) for r in RECIPES.values())
     for key in ("width", "backbone", "pool", "hidden"):  # each recipe-level key changes what make_run_config gives

@@ -15,9 +15,8 @@ import dataclasses
 import logging
 import sys
 
-from nacsearch.config import RECIPES, ViewConfig, parse_settings
+from nacsearch.config import RECIPE_KEYS, RECIPES, ViewConfig, parse_settings
 from nacsearch.eval.runner import run_eval
-from nacsearch.recipes import RECIPE_KEYS
 
 
 def recipe_with(recipe: dict, settings: dict) -> dict:
