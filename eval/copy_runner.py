@@ -114,9 +114,10 @@ def _hash(name: str, bits: int, inputs: _Inputs, out: Path, device: str, seed: i
 
 
 def _score_copies(name: str, bits: int, q: np.ndarray, db: np.ndarray, cs, regions: RegionConfig | None,
-                  budget: float) -> dict:
-    """One method's near-duplicate metrics; with ``regions``, also those of the same codes on whole images only."""
-    owner, extra = region_rows(len(cs.database), regions) if regions else (None, None)
+                  rows: tuple, budget: float) -> dict:
+    """One method's near-duplicate metrics (``rows``: :func:`region_rows` of the database, or (None, None)); with
+    ``regions``, also those of the same codes on whole images only."""
+    owner, extra = rows
     res = copy_metrics(q, db, cs.target, cs.kinds, budget=budget, owner=owner, extra=extra)
     if regions:  # the same codes without the regions, for comparison
         whole = copy_metrics(q, db[:len(cs.database)], cs.target, cs.kinds, budget=budget)
@@ -159,12 +160,14 @@ def run_neardup(images: str | Path, bits_list: list[int], methods: list[str], ou
               "provenance": provenance(), "results": {}}
     t_all = time.perf_counter()
     inputs = _Inputs(cs, fmt, regions)
+    rows = region_rows(len(cs.database), regions) if regions else (None, None)  # (owner, extra) of each db row
     for bits in bits_list:
         for name in methods:
             log.info("[neardup] %s %d bits", name, bits)
             q, db, info = _hash(name, bits, inputs, out, device, report["train_seed"], train, progress)
-            report["results"].setdefault(str(bits), {})[name] = _score_copies(name, bits, q, db, cs, regions, budget)
-            report["results"][str(bits)][name]["timings"] = info
+            res = _score_copies(name, bits, q, db, cs, regions, rows, budget)
+            res["timings"] = info
+            report["results"].setdefault(str(bits), {})[name] = res
     report["wall_s"] = round(time.perf_counter() - t_all, 1)
     write_json(out / "report.json", report)
     write_copy_report(report, out)

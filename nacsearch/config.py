@@ -118,7 +118,7 @@ class ViewConfig:
     clean_p: float = 0.0             # probability that an image's first view is the image as given: the pair is
     #                                  then (original, edited copy), the pairs a copy search compares
     small_crops: int = 0             # multi-crop (SwAV, Caron et al., NeurIPS 2020): this many extra low-resolution
-    small_size: int = 0              #   crops per image, small_size px a side (0 = half the image's), of an area
+    small_size: int = 0              #   crops per image, small_size px a side (0 = half the image's, >= 8), of area
     small_scale: tuple[float, float] = (0.05, 0.4)  # in small_scale; each is paired with both full views
 
     def __post_init__(self) -> None:

@@ -39,15 +39,10 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
     rec = RECIPES[recipe]
     views = views if views is not None else _recipe_views(rec, objective, channels)
 
-    def chosen(name: str, value):  # an explicit value, else the recipe's, else None (the dataclass default)
-        return value if value is not None else rec.get(name)
-
     (epochs, prior_weight, input_norm, prior_normalise, cpu_bf16, mirror_sum, pair_negative, pool, hidden, width,
-     backbone) = (chosen(k, v) for k, v in (
-        ("epochs", epochs), ("prior_weight", prior_weight), ("input_norm", input_norm),
-        ("prior_normalise", prior_normalise), ("cpu_bf16", cpu_bf16), ("mirror_sum", mirror_sum),
-        ("pair_negative", pair_negative), ("pool", pool), ("hidden", hidden), ("width", width),
-        ("backbone", backbone)))
+     backbone) = _chosen(rec, epochs=epochs, prior_weight=prior_weight, input_norm=input_norm,
+                         prior_normalise=prior_normalise, cpu_bf16=cpu_bf16, mirror_sum=mirror_sum,
+                         pair_negative=pair_negative, pool=pool, hidden=hidden, width=width, backbone=backbone)
     if objective == "nac":  # a recipe's code bank, code layer, head start and length are NAC's; others keep defaults
         bank, code_layer, head_centre, head_bits = _nac_heads(rec, bank, code_layer, head_centre, head_bits)
     mean = (0.5,) * channels
@@ -75,11 +70,15 @@ def _recipe_views(rec: dict, objective: str, channels: int) -> ViewConfig:
 def _nac_heads(rec: dict, bank, code_layer, head_centre, head_bits) -> tuple:
     """NAC's (bank, code_layer, head_centre, head_bits): each given value, else the recipe's.  A recipe's longer
     trained head needs its ITQ code layer, so it is dropped when another code layer is asked for."""
-    chosen = [v if v is not None else rec.get(k) for k, v in
-              (("bank", bank), ("code_layer", code_layer), ("head_centre", head_centre), ("head_bits", head_bits))]
+    chosen = _chosen(rec, bank=bank, code_layer=code_layer, head_centre=head_centre, head_bits=head_bits)
     if head_bits is None and chosen[1] not in (None, "itq-features"):
-        chosen[3] = None
-    return tuple(chosen)
+        return (*chosen[:3], None)
+    return chosen
+
+
+def _chosen(rec: dict, **given) -> tuple:
+    """Each given value in order: the explicit one, else the recipe's, else None (the dataclass default)."""
+    return tuple(v if v is not None else rec.get(k) for k, v in given.items())
 
 
 def load_training_data(spec: str, channels: int | None = None, image_size: int | None = None,
