@@ -44,8 +44,8 @@ def budget_options(prefix: str = ""):
 
 
 def recipe_option(default: str):
-    """``--recipe``: a named training recipe (``nacsearch.config.RECIPES``)."""
-    from nacsearch.config import RECIPES
+    """``--recipe``: a named training recipe (``nacsearch.named_recipes.RECIPES``)."""
+    from nacsearch.named_recipes import RECIPES
 
     return click.option("--recipe", type=click.Choice(list(RECIPES)), default=default, show_default=True,
                         help="Training recipe: 'copies' (views covering crops, borders, rotations, re-encoding; "

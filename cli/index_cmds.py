@@ -5,7 +5,7 @@ import click
 
 from nacsearch.cli.common import (bits_option, budget_options, call, device_option, echo_json, log, recipe_option,
                                   shown)
-from nacsearch.config import COLLECTION_RECIPE
+from nacsearch.named_recipes import COLLECTION_RECIPE
 from nacsearch.indexer.params import INDEX_TYPES
 
 INDEX_HELP = "Index directory [default: IMAGES/.nacsearch]."

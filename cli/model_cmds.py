@@ -4,7 +4,8 @@ from __future__ import annotations
 import click
 
 from nacsearch.cli.common import bits_option, budget_options, call, device_option, echo_json, fail, log, recipe_option
-from nacsearch.config import BACKBONES, CODE_LAYERS, COLLECTION_RECIPE, OPTIMIZERS
+from nacsearch.config import BACKBONES, CODE_LAYERS, OPTIMIZERS
+from nacsearch.named_recipes import COLLECTION_RECIPE
 
 DATA_HELP = ("DATA is a folder of images (searched recursively) or fashion-mnist:PATH, cifar10:PATH, "
              "mirflickr:PATH for the datasets as distributed.")

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from nacsearch.config import COLLECTION_RECIPE, TrainConfig
+from nacsearch.config import TrainConfig
+from nacsearch.named_recipes import COLLECTION_RECIPE
 from nacsearch.datasets.imagefolder import folder_format
 from nacsearch.eval.copy_metrics import copy_metrics
 from nacsearch.eval.edits import EditParams, describe_edits

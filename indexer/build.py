@@ -13,8 +13,8 @@ from pathlib import Path
 
 from nacsearch import codes as C
 from nacsearch.indexer.params import IndexParams
-from nacsearch.indexer.index import Index, default_index_dir
-from nacsearch.indexer.layout import INDEX_JSON, MODEL_DIR, SKIPPED, WriterLock, claim_index_dir
+from nacsearch.indexer.index import Index
+from nacsearch.indexer.layout import INDEX_JSON, MODEL_DIR, SKIPPED, WriterLock, claim_index_dir, default_index_dir
 from nacsearch.indexer.pipeline import AddReport, add_images
 from nacsearch.regions import RegionConfig
 

@@ -35,16 +35,10 @@ from nacsearch.provenance import provenance, read_json, write_json
 from nacsearch.regions import RegionConfig
 from nacsearch.safeio import atomic_write_bytes, read_bytes
 
-__all__ = ["Index", "IndexError_", "default_index_dir", "find_index", "FAISS_FILE", "INDEX_JSON", "MODEL_DIR",
+__all__ = ["Index", "IndexError_", "FAISS_FILE", "INDEX_JSON", "MODEL_DIR",
            "SKIPPED", "STORE_DIR"]
 VERIFY_SAMPLE = 256
 log = logging.getLogger(__name__)
-
-
-def default_index_dir(images: str | os.PathLike) -> Path:
-    """``IMAGES/.nacsearch`` for a folder, ``<parent>/.nacsearch`` for a single file."""
-    p = Path(images)
-    return (p if p.is_dir() else p.parent) / ".nacsearch"
 
 
 class Index:
@@ -311,15 +305,6 @@ class Index:
                 "dead_bits": None if bal is None else bal["dead_bits"],
                 "unique_codes": None if bal is None else bal["unique_codes"], "disk_bytes": disk,
                 "regions": self.meta.get("regions")}
-
-
-def find_index(start: str | os.PathLike) -> Path:
-    """The nearest ``.nacsearch`` index at or above ``start``'s folder (for ``query`` without --index)."""
-    p = Path(start).resolve()
-    for d in [p if p.is_dir() else p.parent, *(p if p.is_dir() else p.parent).parents]:
-        if (d / ".nacsearch" / INDEX_JSON).is_file():
-            return d / ".nacsearch"
-    raise IndexError_(f"no .nacsearch index found at or above {p.parent}; pass --index")
 
 
 def _install_model(src: Path, dst: Path, sha256: str) -> None:

@@ -1,4 +1,4 @@
-"""The index directory: its file names, who owns it, and the one-writer lock.
+"""The index directory: its file names, where it is, who owns it, and the one-writer lock.
 
 Layout of ``DIR``::
 
@@ -115,3 +115,18 @@ class WriterLock:
 
     def __exit__(self, *exc) -> None:
         self.release()
+
+
+def default_index_dir(images: str | os.PathLike) -> Path:
+    """``IMAGES/.nacsearch`` for a folder, ``<parent>/.nacsearch`` for a single file."""
+    p = Path(images)
+    return (p if p.is_dir() else p.parent) / ".nacsearch"
+
+
+def find_index(start: str | os.PathLike) -> Path:
+    """The nearest ``.nacsearch`` index at or above ``start``'s folder (for ``query`` without --index)."""
+    p = Path(start).resolve()
+    for d in [p if p.is_dir() else p.parent, *(p if p.is_dir() else p.parent).parents]:
+        if (d / ".nacsearch" / INDEX_JSON).is_file():
+            return d / ".nacsearch"
+    raise IndexError_(f"no .nacsearch index found at or above {p.parent}; pass --index")

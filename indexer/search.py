@@ -9,7 +9,8 @@ import numpy as np
 from nacsearch.device import resolve_device
 from nacsearch.encode import encode_images
 from nacsearch.imageio import load_query
-from nacsearch.indexer.index import Index, find_index
+from nacsearch.indexer.index import Index
+from nacsearch.indexer.layout import find_index
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,17 @@
-"""The training recipe ``nacsearch train`` and ``build-index`` use: the config dataclasses' defaults.
+"""A run's config from a named recipe: what ``nacsearch train``, ``build-index`` and ``eval`` train with.
 
-Those defaults are the tuned recipe, chosen on the Fashion-MNIST validation split (queries
-drawn from the training images; tuning log in ``benchmarks/RESULTS.md``) -- they live in
-``nacsearch/config.py`` and nowhere else.  This module fills in what depends on the data
-(channels, size, normalisation, grayscale views for RGB only) and applies overrides.
+The defaults are the config dataclasses' (``nacsearch/config.py``, tuned on the Fashion-MNIST validation split; tuning
+log in ``benchmarks/RESULTS.md``); a named recipe (``nacsearch/named_recipes.py``) changes some of them; both live there
+and nowhere else.  This module fills in what depends on the data (channels, size, normalisation, grayscale views for
+RGB only) and applies overrides.
 """
 from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
 
-from nacsearch.config import RECIPES, ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig
+from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig
+from nacsearch.named_recipes import RECIPES
 from nacsearch.datasets import ArrayImages, open_dataset
 
 

@@ -73,7 +73,7 @@ def test_bank_is_a_nac_option_and_needs_its_length():
 
 
 def test_a_recipes_bank_reaches_nac_only():
-    from nacsearch.config import RECIPES
+    from nacsearch.named_recipes import RECIPES
     from nacsearch.recipes import make_run_config
 
     RECIPES["test-bank"] = {"bank": 64}

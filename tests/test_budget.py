@@ -160,7 +160,8 @@ def test_build_index_options_reach_the_models_config(image_folder, tmp_path):
 
 
 def test_recipes_fill_in_views_and_epochs_and_yield_to_explicit_values():
-    from nacsearch.config import CATEGORY_VIEWS, COPY_VIEWS, RECIPES, ViewConfig
+    from nacsearch.config import ViewConfig
+    from nacsearch.named_recipes import CATEGORY_VIEWS, COPY_VIEWS, RECIPES
     from nacsearch.recipes import make_run_config
 
     cat = make_run_config(3, 32)
@@ -195,7 +196,7 @@ def test_every_recipe_key_is_read_and_a_recipe_width_reaches_every_method(monkey
     import importlib.util
     from pathlib import Path
 
-    from nacsearch.config import RECIPE_KEYS, RECIPES
+    from nacsearch.named_recipes import RECIPE_KEYS, RECIPES
     from nacsearch.recipes import make_run_config
 
     assert all(set(r) <= set(RECIPE_KEYS) for r in RECIPES.values())
@@ -219,7 +220,7 @@ def test_build_index_recipe_option_reaches_the_models_config(image_folder, tmp_p
     from click.testing import CliRunner
 
     from nacsearch.cli.main import main
-    from nacsearch.config import COPY_VIEWS
+    from nacsearch.named_recipes import COPY_VIEWS
 
     res = CliRunner().invoke(main, ["build-index", str(image_folder), "--index", str(tmp_path / "i"), "--bits", "16",
                                     "--recipe", "copies", "--epochs", "1", "--device", "cpu"])

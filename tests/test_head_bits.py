@@ -97,7 +97,7 @@ def test_the_long_head_changes_the_training_not_only_the_shapes(run_and_images, 
 
 
 def test_a_recipes_head_bits_are_nacs_only(monkeypatch):
-    from nacsearch.config import RECIPES
+    from nacsearch.named_recipes import RECIPES
 
     assert make_run_config(1, 28, bits=32, head_bits=128).model.head_bits == 128   # categories: an ITQ code layer
     with pytest.raises(ValueError, match="itq-features"):                  # asked for, on a trained code layer

@@ -239,7 +239,7 @@ def test_backbone_weights_start_the_backbone_and_only_it(tmp_path):
 
 def test_cpu_trains_in_bf16_only_when_asked_and_native_and_always_encodes_in_fp32(monkeypatch):
     from nacsearch import device as D
-    from nacsearch.config import RECIPES
+    from nacsearch.named_recipes import RECIPES
     from nacsearch.recipes import make_run_config
 
     cpu = torch.device("cpu")

@@ -15,7 +15,8 @@ import dataclasses
 import logging
 import sys
 
-from nacsearch.config import RECIPE_KEYS, RECIPES, ViewConfig, parse_settings
+from nacsearch.config import ViewConfig, parse_settings
+from nacsearch.named_recipes import RECIPE_KEYS, RECIPES
 from nacsearch.eval.runner import run_eval
 
 
