@@ -3,8 +3,10 @@
 ``nacsearch eval --nac-set`` changes NAC's settings only; a setting of the net or its start (such as
 ``pool`` or ``head_centre``) should be the same for every learned method, so this script changes the
 ``categories`` recipe itself, in this process only, and runs the protocol as ``nacsearch eval`` does
-(40 epochs, reports as it writes them).
-Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/recipe_set.py OUT BITS SEED METHODS [KEY=VALUE ...]
+(40 epochs, reports as it writes them).  ``EPOCHS=8 TRAIN_ON=database`` runs the transductive variant as
+``transductive.sh`` does (8 epochs of the 69,000 database images).
+Usage: [EPOCHS=E] [TRAIN_ON=database] OMP_NUM_THREADS=2 \
+       python benchmarks/fashion-mnist/recipe_set.py OUT BITS SEED METHODS [KEY=VALUE ...]
 e.g. ``recipe_set.py pool-grid2/64 64 0 nac,simclr,itq+simclr pool=grid2``.  VALUEs are JSON (else strings);
 a key ``views.NAME`` sets a field of the recipe's ViewConfig (``views.erase_p=0.25``).
 Needs: apt-get install dataset-fashion-mnist
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import sys
 
 from nacsearch.config import ViewConfig, parse_settings
@@ -39,7 +42,8 @@ def main(out: str, bits: int, seed: int, methods: list[str], settings: dict) -> 
     RECIPES["categories"] = recipe_with(RECIPES["categories"], settings)   # this process only
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.info("categories recipe: %s", RECIPES["categories"])
-    run_eval("fashion-mnist:/usr/share/datasets/fashion-mnist", [bits], methods, out, device="cpu", epochs=40, seed=seed)
+    run_eval("fashion-mnist:/usr/share/datasets/fashion-mnist", [bits], methods, out, device="cpu",
+             epochs=int(os.environ.get("EPOCHS", 40)), seed=seed, train_on=os.environ.get("TRAIN_ON", "train"))
 
 
 if __name__ == "__main__":
