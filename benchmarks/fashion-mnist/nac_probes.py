@@ -1,0 +1,76 @@
+"""Two changes to NAC's training, tried in this process only by replacing one piece of the package (not options).
+
+  linear-head  NAC's trained code head is one linear layer on the backbone features (no hidden ReLU layer), so the
+               objective shapes features to be binarised by a linear map, as the ITQ code layer later does
+  fnc-K        false-negative cancellation (Huynh et al., WACV 2022, elimination): each row's K most similar codes of
+               other images are left out of its negatives, as likely same-class images
+
+64 bits, seed 0 (the split of grid seed 0), 40 epochs, NAC only; decisions on the report's validation column.
+Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/nac_probes.py OUT BITS linear-head|fnc-K
+Needs: apt-get install dataset-fashion-mnist
+"""
+from __future__ import annotations
+
+import logging
+import math
+import sys
+
+import torch
+from torch import nn
+
+import nacsearch.models.encoder as encoder
+import nacsearch.objectives.nac as nac
+from nacsearch.eval.runner import run_eval
+from nacsearch.models.heads import CodeHead
+from nacsearch.named_recipes import RECIPES
+
+TRAIN_BITS = RECIPES["categories"]["head_bits"]  # the trained head's length; the code head (fitted by ITQ) keeps its MLP
+
+
+class LinearHead(CodeHead):
+    """h (B, D) -> u (B, bits) by one linear layer (kept at index 2 of ``net``, where ``centre`` and the gain act)."""
+
+    def __init__(self, dim_in: int, hidden: int, bits: int, gain: float = 1.0) -> None:
+        super().__init__(dim_in, hidden, bits, gain)
+        last = nn.Linear(dim_in, bits)
+        with torch.no_grad():
+            last.weight.mul_(gain)
+        self.net = nn.Sequential(nn.Identity(), nn.Identity(), last)
+
+
+def linear_head(dim_in: int, hidden: int, bits: int, gain: float = 1.0) -> CodeHead:
+    return (LinearHead if bits == TRAIN_BITS else CodeHead)(dim_in, hidden, bits, gain)
+
+
+def fnc_forward(k: int):
+    """NACLoss.forward without bank, neighbours or gather, its K nearest other-image codes per row masked."""
+    def forward(self, out1, out2, generator=None, gather=None, **_) -> dict:
+        c = torch.tanh(torch.cat([out1.u, out2.u]).float())             # (2B, d)
+        c_hat = nac.bsc_mask(tuple(c.shape), self.p, c.device, generator) * c
+        logits = self.kappa * c_hat @ c.T                               # (2B, 2B)
+        n, rows = len(c), torch.arange(len(c))
+        with torch.no_grad():
+            sim = c @ c.T
+            sim[rows, rows] = sim[rows, (rows + n // 2) % n] = -math.inf  # never the row itself or its pair
+            nearest = sim.topk(k, dim=1).indices                        # (2B, k)
+        logits = logits.masked_fill(torch.zeros_like(logits, dtype=torch.bool).scatter_(1, nearest, True), -math.inf)
+        pos = nac.positive_term(c_hat, torch.cat([out2.logits, out1.logits]).float())
+        return {"loss": (-pos + torch.logsumexp(logits, dim=1)).mean(), "positive": pos.mean().detach()}
+    return forward
+
+
+def main(out: str, bits: int, change: str) -> None:
+    if change == "linear-head":
+        encoder.CodeHead = linear_head
+    elif change.startswith("fnc-"):
+        nac.NACLoss.forward = fnc_forward(int(change.removeprefix("fnc-")))
+    else:
+        sys.exit(__doc__)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    run_eval("fashion-mnist:/usr/share/datasets/fashion-mnist", [bits], ["nac"], out, device="cpu", epochs=40, seed=0)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4:
+        sys.exit(__doc__)
+    main(sys.argv[1], int(sys.argv[2]), sys.argv[3])
