@@ -4,9 +4,11 @@
                objective shapes features to be binarised by a linear map, as the ITQ code layer later does
   fnc-K        false-negative cancellation (Huynh et al., WACV 2022, elimination): each row's K most similar codes of
                other images are left out of its negatives, as likely same-class images
+  pos-W        the positive term (log q of the other view's noisy code) weighs W against the negatives' log-sum-exp
+               instead of 1, which the mutual-information bound sets (W > 1 pulls the views' codes together harder)
 
 64 bits, seed 0 (the split of grid seed 0), 40 epochs, NAC only; decisions on the report's validation column.
-Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/nac_probes.py OUT BITS linear-head|fnc-K
+Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/nac_probes.py OUT BITS linear-head|fnc-K|pos-W
 Needs: apt-get install dataset-fashion-mnist
 """
 from __future__ import annotations
@@ -59,11 +61,18 @@ def fnc_forward(k: int):
     return forward
 
 
+def weighted(term, w: float):
+    """``term`` (the positive term of nacsearch.objectives.nac) times ``w``."""
+    return lambda c_hat, logits: w * term(c_hat, logits)
+
+
 def main(out: str, bits: int, change: str) -> None:
     if change == "linear-head":
         encoder.CodeHead = linear_head
     elif change.startswith("fnc-"):
         nac.NACLoss.forward = fnc_forward(int(change.removeprefix("fnc-")))
+    elif change.startswith("pos-"):
+        nac.positive_term = weighted(nac.positive_term, float(change.removeprefix("pos-")))
     else:
         sys.exit(__doc__)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
