@@ -4,13 +4,11 @@
                objective shapes features to be binarised by a linear map, as the ITQ code layer later does
   fnc-K        false-negative cancellation (Huynh et al., WACV 2022, elimination): each row's K most similar codes of
                other images are left out of its negatives, as likely same-class images
-  hard-B       hard-negative weighting (Robinson et al., ICLR 2021): each negative weighs exp(B * logit), normalised to
-               mean 1 over the row, so the log-sum-exp leans toward the row's nearest codes (B = 0: the plain loss)
   pos-W        the positive term (log q of the other view's noisy code) weighs W against the negatives' log-sum-exp
                instead of 1, which the mutual-information bound sets (W > 1 pulls the views' codes together harder)
 
 64 bits, seed 0 (the split of grid seed 0), 40 epochs, NAC only; decisions on the report's validation column.
-Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/nac_probes.py OUT BITS linear-head|fnc-K|hard-B|pos-W
+Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/nac_probes.py OUT BITS linear-head|fnc-K|pos-W
 Needs: apt-get install dataset-fashion-mnist
 """
 from __future__ import annotations
@@ -63,19 +61,6 @@ def fnc_forward(k: int):
     return forward
 
 
-def hard_forward(b: float):
-    """NACLoss.forward without bank, neighbours or gather, with the negatives weighted by exp(b * logit) / mean."""
-    def forward(self, out1, out2, generator=None, gather=None, **_) -> dict:
-        c = torch.tanh(torch.cat([out1.u, out2.u]).float())             # (2B, d)
-        c_hat = nac.bsc_mask(tuple(c.shape), self.p, c.device, generator) * c
-        logits = self.kappa * c_hat @ c.T                               # (2B, 2B)
-        log_w = b * logits.detach()                                     # importance weights, no gradient
-        log_w = log_w - torch.logsumexp(log_w, dim=1, keepdim=True) + math.log(len(c))  # mean weight 1
-        pos = nac.positive_term(c_hat, torch.cat([out2.logits, out1.logits]).float())
-        return {"loss": (-pos + torch.logsumexp(logits + log_w, dim=1)).mean(), "positive": pos.mean().detach()}
-    return forward
-
-
 def weighted(term, w: float):
     """``term`` (the positive term of nacsearch.objectives.nac) times ``w``."""
     return lambda c_hat, logits: w * term(c_hat, logits)
@@ -86,8 +71,6 @@ def main(out: str, bits: int, change: str) -> None:
         encoder.CodeHead = linear_head
     elif change.startswith("fnc-"):
         nac.NACLoss.forward = fnc_forward(int(change.removeprefix("fnc-")))
-    elif change.startswith("hard-"):
-        nac.NACLoss.forward = hard_forward(float(change.removeprefix("hard-")))
     elif change.startswith("pos-"):
         nac.positive_term = weighted(nac.positive_term, float(change.removeprefix("pos-")))
     else:
