@@ -1,4 +1,4 @@
-"""Two changes to NAC's training, tried in this process only by replacing one piece of the package (not options).
+"""Three changes to NAC's training, tried in this process only by replacing one piece of the package (not options).
 
   linear-head  NAC's trained code head is one linear layer on the backbone features (no hidden ReLU layer), so the
                objective shapes features to be binarised by a linear map, as the ITQ code layer later does
