@@ -8,6 +8,10 @@
 # METHODS=nac,simclr,itq+simclr: the methods the views change; its other cells are those of grid-2026-12-centred/.
 # grid-2026-12-head128/ holds NAC with the 128-bit head and jitter 0.4, grid-2026-12-centred/ the defaults since
 # NAC's heads start centred, grid-2026-12/ the first 2026-12-03 defaults, grid/ the 2026-11-23 ones).
+# Seeds 3 and 4 of grid-2026-12-jitter ran all methods (`bash grid.sh 3 4`, 2026-12-06); the README's headline
+# is their summary with seeds 0-2:
+#   nacsearch eval-summary grid-2026-12-centred/seed{0,1,2} grid-2026-12-jitter/seed{0,1,2,3,4} --replace \
+#       --out grid-2026-12-jitter-5seeds
 # Then, for a full grid:
 #   nacsearch eval-summary OUT/seed0 OUT/seed1 OUT/seed2 --out OUT
 # and for a grid of some methods, its cells replacing those of the last full one:
