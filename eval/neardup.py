@@ -21,7 +21,6 @@ From a folder of images:
 from __future__ import annotations
 
 import hashlib
-import io
 import logging
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +34,7 @@ from tqdm import tqdm
 from nacsearch.datasets.arrays import sample_indices
 from nacsearch.datasets.imagefolder import walk_images
 from nacsearch.eval.edits import EDITS, EditParams, apply_edit
-from nacsearch.imageio import ImageError, decode_pil
+from nacsearch.imageio import ImageError, decode_pil, png_bytes
 
 log = logging.getLogger(__name__)
 
@@ -59,12 +58,6 @@ class CopySet:
     kinds: list[str]
     seeds: list[int]
     info: dict = field(default_factory=dict)
-
-
-def _png(img: Image.Image) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, "PNG", compress_level=1)
-    return buf.getvalue()
 
 
 def load_sources(root: str | Path, max_sources: int, seed: int, progress: bool = True,
@@ -129,7 +122,7 @@ def make_copies(sources: list[Image.Image], n_queries: int, seed: int, params: E
     target = np.sort(rng.choice(len(sources), n_queries, replace=False))
     kinds = [list(EDITS)[i % len(EDITS)] for i in rng.permutation(n_queries)]
     seeds = [int(s) for s in rng.integers(0, 2**31 - 1, n_queries)]
-    copies = [_png(apply_edit(k, sources[t], s, params))
+    copies = [png_bytes(apply_edit(k, sources[t], s, params), compress_level=1)
               for k, t, s in tqdm(zip(kinds, target, seeds), total=n_queries, desc="copies", unit="img",
                                   disable=not progress, file=sys.stderr, leave=False)]
     return copies, target, kinds, seeds
@@ -149,7 +142,7 @@ def build_copy_set(root: str | Path, split: str = "test", seed: int = 0, n_queri
     if len(sources) < 2:
         raise ValueError(f"{root}: only {len(sources)} distinct images for the {split} collection")
     copies, target, kinds, seeds = make_copies(sources, n_queries, seed, params, progress)
-    database = [_png(im) for im in sources]
+    database = [png_bytes(im, compress_level=1) for im in sources]
     info = {**counts, **dropped, "distinct": int(len(keep)), "split": split, "database": len(database),
             "queries": len(copies), "split_sizes": {k: int(len(v)) for k, v in parts.items()},
             "source_side": SOURCE_SIDE, "distinct_correlation": DISTINCT_CORRELATION,

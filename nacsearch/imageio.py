@@ -128,6 +128,13 @@ def thumbnail_jpeg(data: bytes, side: int = 192, max_pixels: int = MAX_PIXELS, q
     return out.getvalue()
 
 
+def png_bytes(img: Image.Image, compress_level: int = 6) -> bytes:
+    """A PIL image as PNG bytes (``compress_level`` 0-9; 6 is Pillow's default, 1 is fast)."""
+    out = io.BytesIO()
+    img.save(out, "PNG", compress_level=compress_level)
+    return out.getvalue()
+
+
 def decode_pil(data: bytes, side: int, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """Image bytes -> an RGB (or L for grayscale sources) PIL image, oriented, alpha on white, longer
     side at most ``side``; the same bounded decode as :func:`decode_image`; raises :class:`ImageError`."""

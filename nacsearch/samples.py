@@ -14,6 +14,7 @@ import numpy as np
 from PIL import Image
 
 from nacsearch.datasets.fashion_mnist import CLASSES as FMNIST_CLASSES, DEFAULT_PATH, load_fashion_mnist
+from nacsearch.imageio import png_bytes
 from nacsearch.safeio import atomic_write_bytes, atomic_write_text
 
 SHAPES = ("disc", "square", "ring", "cross", "hstripes", "vstripes", "diagonal", "checker", "triangle", "dots")
@@ -67,9 +68,7 @@ def write_sample_images(out_dir: str | Path, n: int = 1000, source: str = "auto"
         cls = names[int(lab)].replace("/", "-").replace(" ", "_").lower()
         path = out / cls / f"{i:06d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, "PNG")
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_write_bytes(path, png_bytes(Image.fromarray(img)))
         rows.append((str(path.relative_to(out)), int(lab), cls))
     table = io.StringIO(newline="")
     csv.writer(table).writerows([("path", "label", "class"), *rows])
