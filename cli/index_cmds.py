@@ -5,8 +5,8 @@ import click
 
 from nacsearch.cli.common import (bits_option, budget_options, call, device_option, echo_json, log, recipe_option,
                                   shown)
-from nacsearch.named_recipes import COLLECTION_RECIPE
 from nacsearch.indexer.params import INDEX_TYPES
+from nacsearch.named_recipes import COLLECTION_RECIPE
 
 INDEX_HELP = "Index directory [default: IMAGES/.nacsearch]."
 

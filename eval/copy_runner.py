@@ -21,12 +21,12 @@ import numpy as np
 from PIL import Image
 
 from nacsearch.config import TrainConfig
-from nacsearch.named_recipes import COLLECTION_RECIPE
 from nacsearch.datasets.imagefolder import folder_format
 from nacsearch.eval.copy_metrics import copy_metrics
 from nacsearch.eval.edits import EditParams, describe_edits
 from nacsearch.eval.neardup import CopySet, build_copy_set
 from nacsearch.imageio import decode_image, decode_regions
+from nacsearch.named_recipes import COLLECTION_RECIPE
 from nacsearch.provenance import provenance, write_json
 from nacsearch.regions import RegionConfig, region_images
 

@@ -153,12 +153,12 @@ def run_eval(spec: str, bits_list: list[int], methods: list[str], out_dir: str |
               "mirflickr_images": mirflickr_images if kind == "mirflickr" else None, "nac_overrides": nac_overrides,
               "distill": distill, "provenance": provenance(), "results": {}}
     given = checkpoint_features(features_from, "cpu") if features_from else None
+    codes_dir = out / "codes" if save_codes else None
     t_all = time.perf_counter()
     for bits in bits_list:
         fits = _Fits(bits, data.images[fit_on], data.labels[fit_on], seed, out / "models", device, progress,
                      deep, nac_overrides, given, distill)
         for name in methods:
-            codes_dir = out / "codes" if save_codes else None
             report["results"].setdefault(str(bits), {})[name] = _run_cell(fits, name, data, split, protocol, codes_dir)
     report["wall_s"] = round(time.perf_counter() - t_all, 1)
     write_json(out / "report.json", report)

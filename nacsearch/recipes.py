@@ -11,8 +11,8 @@ import dataclasses
 from pathlib import Path
 
 from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig
-from nacsearch.named_recipes import RECIPES
 from nacsearch.datasets import ArrayImages, open_dataset
+from nacsearch.named_recipes import RECIPES
 
 
 def _given(**kw) -> dict:
