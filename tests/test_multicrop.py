@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from nacsearch import train as T
-from nacsearch.config import ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig, run_config_from_dict
-from nacsearch.config import to_dict
+from nacsearch.config import (ModelConfig, ObjectiveConfig, RunConfig, TrainConfig, ViewConfig, run_config_from_dict,
+                              to_dict)
 from nacsearch.datasets.arrays import ArrayImages
 from nacsearch.samples import synthetic_images
 from nacsearch.views import TwoViews
@@ -20,7 +20,7 @@ def test_small_crops_are_seeded_low_resolution_crops_of_each_image():
     assert a.shape == (15, 1, 8, 8) and torch.equal(a, b)
     assert not torch.equal(a[:5], a[5:10])                                   # crops differ from one another
     assert a.min() >= x.min() - 1e-6 and a.max() <= x.max() + 1e-6           # a bilinear crop stays in range
-    flat = x[:, :, :, :] * 0 + torch.arange(5.0).view(5, 1, 1, 1)             # image i is all i
+    flat = torch.zeros_like(x) + torch.arange(5.0).view(5, 1, 1, 1)           # image i is all i
     assert torch.allclose(views.small(flat, torch.Generator().manual_seed(1))[5:10].mean(dim=(1, 2, 3)),
                           torch.arange(5.0))                                 # row k*B + i is a crop of image i
     assert TwoViews(ViewConfig(small_crops=2, small_size=6)).small(x).shape == (10, 1, 6, 6)
