@@ -29,6 +29,7 @@ FORMAT_VERSION = 1
 WEIGHTS, CONFIG, TRAIN_STATE = "model.safetensors", "config.json", "train_state.safetensors"
 TRAINED = "weights."  # prefix of the trained weights in TRAIN_STATE (when the model is their average)
 OBJECTIVE = "objective."  # prefix of the objective's buffers in TRAIN_STATE (e.g. NAC's code bank)
+MAX_PROJECTION = 4096  # the largest projection head a checkpoint may ask for (a training-time part; 64 in use)
 
 
 class CheckpointError(ValueError):
@@ -74,6 +75,7 @@ def save_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, run: Run
         "format": FORMAT, "format_version": FORMAT_VERSION,
         "config": to_dict(run),
         "inference_head": getattr(model, "inference_head", None) is not None,
+        "projection": _projection_dim(model),
         "weights_sha256": file_sha256(out / WEIGHTS),
         "state": state or {}, "stats": stats or {}, "provenance": provenance(),
     }
@@ -88,6 +90,12 @@ def save_checkpoint(out_dir: str | os.PathLike, model: torch.nn.Module, run: Run
         meta["train_state_sha256"] = file_sha256(out / TRAIN_STATE)
     write_json(out / CONFIG, meta)
     return out
+
+
+def _projection_dim(model: torch.nn.Module) -> int:
+    """The outputs of ``model``'s projection head (a training-time part), 0 without one."""
+    head = getattr(model, "projection", None)
+    return head.net[2].out_features if head is not None else 0
 
 
 def read_meta(ckpt_dir: str | os.PathLike) -> dict:
@@ -136,7 +144,10 @@ def load_model(ckpt_dir: str | os.PathLike, device: str | torch.device = "cpu",
                               "(the run stopped in between); run train again with --resume to fit it")
     if file_sha256(d / WEIGHTS) != meta.get("weights_sha256"):
         raise CheckpointError(f"{d / WEIGHTS}: SHA-256 does not match config.json (corrupt or replaced)")
-    model = HashEncoder(run.model, inference_head=bool(meta.get("inference_head", True)))
+    projection = meta.get("projection", 0)
+    if type(projection) is not int or not 0 <= projection <= MAX_PROJECTION:
+        raise CheckpointError(f"{d / CONFIG}: invalid projection head size {projection!r}")
+    model = HashEncoder(run.model, inference_head=bool(meta.get("inference_head", True)), projection=projection)
     try:
         weights = load_file(str(d / WEIGHTS))
         model.load_state_dict(weights, strict=True)

@@ -164,6 +164,8 @@ class ObjectiveConfig:
     neighbours: int = 0              # NAC: a support set of the last `neighbours` codes (detached); the inference head
     #                                  also predicts the nearest of them to the other view's code (NNCLR-style; 0 = off)
     neighbour_weight: float = 0.5    # NAC: that neighbour's share of the positive term, in (0, 1]
+    ntxent_weight: float = 0.0       # weight of an auxiliary SimCLR NT-Xent term (at `temperature`) on a projection
+    #                                  of the backbone features (nacsearch.objectives.auxiliary; 0 = off)
 
     def __post_init__(self) -> None:
         if self.name not in OBJECTIVES:
@@ -172,8 +174,8 @@ class ObjectiveConfig:
             raise ValueError(f"p must be in (0, 0.5), got {self.p}")
         if self.temperature <= 0 or self.cib_temperature <= 0:
             raise ValueError("temperatures must be positive")
-        if self.cib_beta < 0 or self.prior_weight < 0:
-            raise ValueError("cib_beta and prior_weight must be >= 0")
+        if self.cib_beta < 0 or self.prior_weight < 0 or self.ntxent_weight < 0:
+            raise ValueError("cib_beta, prior_weight and ntxent_weight must be >= 0")
         if not 0 <= self.bank <= 1_000_000:
             raise ValueError(f"bank must be in [0, 1e6], got {self.bank}")
         if (self.bank or self.neighbours) and self.name != "nac":

@@ -17,10 +17,11 @@ COPY_VIEWS = ViewConfig(zoom_out_p=0.3, rotate_p=0.3, downscale_p=0.3, clean_p=0
 # RESULTS, "Views per method"), so the recipe names it in objective_views.
 CATEGORY_VIEWS = ViewConfig(jitter=0.8)
 # what a recipe may set (nacsearch.recipes.make_run_config reads each): every learned method's views (or one
-# objective's own), settings of every method, and NAC's alone (its code bank, code layer, head start, head length)
+# objective's own), settings of every method, and NAC's alone (its code bank, code layer, head start, head length,
+# auxiliary NT-Xent term)
 RECIPE_KEYS = ("views", "objective_views", "epochs", "prior_weight", "input_norm", "prior_normalise", "cpu_bf16",
                "mirror_sum", "pair_negative", "pool", "hidden", "width", "backbone",
-               "bank", "code_layer", "head_centre", "head_bits")
+               "bank", "code_layer", "head_centre", "head_bits", "ntxent_weight")
 RECIPES: dict[str, dict] = {
     # the dataclass defaults, tuned for category retrieval on the Fashion-MNIST validation split, and NAC's code
     # layer re-fitted by ITQ on the training images' backbone features after training (2026-12-03: validation

@@ -32,7 +32,8 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                     bank: int | None = None, neighbours: int | None = None,
                     neighbour_weight: float | None = None, code_layer: str | None = None,
                     pool: str | None = None, head_centre: bool | None = None,
-                    head_bits: int | None = None, hidden: int | None = None) -> RunConfig:
+                    head_bits: int | None = None, hidden: int | None = None,
+                    ntxent_weight: float | None = None) -> RunConfig:
     """A full RunConfig from the config defaults, the named recipe (:data:`RECIPES`) and any
     overrides (None = the recipe's value, else the default)."""
     if recipe not in RECIPES:
@@ -44,8 +45,10 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
      backbone) = _chosen(rec, epochs=epochs, prior_weight=prior_weight, input_norm=input_norm,
                          prior_normalise=prior_normalise, cpu_bf16=cpu_bf16, mirror_sum=mirror_sum,
                          pair_negative=pair_negative, pool=pool, hidden=hidden, width=width, backbone=backbone)
-    if objective == "nac":  # a recipe's code bank, code layer, head start and length are NAC's; others keep defaults
+    if objective == "nac":  # a recipe's code bank, code layer, head start and length, and its auxiliary NT-Xent
+        #                     term are NAC's; other objectives keep the defaults
         bank, code_layer, head_centre, head_bits = _nac_heads(rec, bank, code_layer, head_centre, head_bits)
+        ntxent_weight, = _chosen(rec, ntxent_weight=ntxent_weight)
     mean = (0.5,) * channels
     if objective == "cibhash" and head_gain is None:
         head_gain = 1.0  # the default init: CIBHash's q = sigmoid(u) starts unsaturated
@@ -55,7 +58,7 @@ def make_run_config(channels: int, image_size: int, bits: int = 64, objective: s
                                      pool=pool, head_centre=head_centre, head_bits=head_bits, hidden=hidden))
     obj = ObjectiveConfig(name=objective, **_given(p=p, prior_weight=prior_weight, prior_normalise=prior_normalise,
                                                    pair_negative=pair_negative, bank=bank, neighbours=neighbours,
-                                                   neighbour_weight=neighbour_weight))
+                                                   neighbour_weight=neighbour_weight, ntxent_weight=ntxent_weight))
     train = TrainConfig(seed=seed, max_steps=max_steps, optimizer=optimizer,
                         **_given(epochs=epochs, batch_size=batch_size, lr=lr, minutes=minutes, max_images=max_images,
                                  cpu_bf16=cpu_bf16, ema=ema))

@@ -65,7 +65,7 @@ class _Trainer:
                  objective: Objective | None = None):
         self.run, self.data, self.out, self.device, self.info = run, data, out_dir, device, info
         self.objective = (objective or build_objective(run.objective, run.model.train_bits)).to(device)
-        self.model = HashEncoder(run.model, self.objective.needs_inference_head).to(device)
+        self.model = HashEncoder(run.model, self.objective.needs_inference_head, self.objective.projection_dim).to(device)
         check_code_layer(self.model, run.model.code_layer)  # before any step, not after the last
         # CPU convolutions run faster on channels-last tensors (benchmarks/RESULTS.md, "Training throughput")
         self.layout = torch.channels_last if device.type == "cpu" else torch.contiguous_format

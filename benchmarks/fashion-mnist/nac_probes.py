@@ -1,4 +1,4 @@
-"""Three changes to NAC's training, tried in this process only by replacing one piece of the package (not options).
+"""Four changes to NAC's training, tried in this process only by replacing one piece of the package (not options).
 
   linear-head  NAC's trained code head is one linear layer on the backbone features (no hidden ReLU layer), so the
                objective shapes features to be binarised by a linear map, as the ITQ code layer later does
@@ -6,9 +6,13 @@
                other images are left out of its negatives, as likely same-class images
   pos-W        the positive term (log q of the other view's noisy code) weighs W against the negatives' log-sum-exp
                instead of 1, which the mutual-information bound sets (W > 1 pulls the views' codes together harder)
+  aux-W        plus W times SimCLR's NT-Xent (temperature 0.2) on a projection of the backbone features (an MLP of
+               the SimCLR baseline's shape, 64 outputs, trained with the encoder and dropped after training): NAC's
+               critic is sharp (its self-logit is about 131, so mostly near-duplicate negatives get gradient), and
+               the softer term spreads the gradient over more negatives, as SimCLR's does
 
 64 bits, seed 0 (the split of grid seed 0), 40 epochs, NAC only; decisions on the report's validation column.
-Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/nac_probes.py OUT BITS linear-head|fnc-K|pos-W
+Usage: OMP_NUM_THREADS=2 python benchmarks/fashion-mnist/nac_probes.py OUT BITS linear-head|fnc-K|pos-W|aux-W
 Needs: apt-get install dataset-fashion-mnist
 """
 from __future__ import annotations
@@ -22,9 +26,13 @@ from torch import nn
 
 import nacsearch.models.encoder as encoder
 import nacsearch.objectives.nac as nac
+import nacsearch.train as train
 from nacsearch.eval.runner import run_eval
 from nacsearch.models.heads import CodeHead
 from nacsearch.named_recipes import RECIPES
+from nacsearch.objectives import Objective, build_objective
+from nacsearch.objectives.simclr import nt_xent
+from nacsearch.optim import build_optimizer
 
 TRAIN_BITS = RECIPES["categories"]["head_bits"]  # the trained head's length; the code head (fitted by ITQ) keeps its MLP
 
@@ -66,6 +74,33 @@ def weighted(term, w: float):
     return lambda c_hat, logits: w * term(c_hat, logits)
 
 
+class WithNTXent(Objective):
+    """``inner``'s loss + w * NT-Xent(proj(h1), proj(h2)); ``proj`` is this objective's, so training must optimise it."""
+
+    needs_inference_head = True
+
+    def __init__(self, inner: Objective, dim: int, w: float, temperature: float = 0.2) -> None:
+        super().__init__()
+        self.inner, self.proj, self.w, self.temperature = inner, CodeHead(dim, dim, 64), w, temperature
+
+    def forward(self, out1, out2, **kw) -> dict:
+        terms = self.inner(out1, out2, **kw)
+        aux = nt_xent(self.proj(out1.h), self.proj(out2.h), self.temperature, kw.get("gather"))
+        return {**terms, "loss": terms["loss"] + self.w * aux, "ntxent": aux.detach()}
+
+
+def with_ntxent(w: float) -> None:
+    """Make nacsearch.train build WithNTXent and optimise its projection with the model."""
+    made: list[WithNTXent] = []
+
+    def objective(cfg, bits):
+        made.append(WithNTXent(build_objective(cfg, bits), 8 * 16, w))  # the 'small' backbone at width 16
+        return made[-1]
+
+    train.build_objective = objective
+    train.build_optimizer = lambda model, cfg: build_optimizer(nn.ModuleList([model, made[-1]]), cfg)
+
+
 def main(out: str, bits: int, change: str) -> None:
     if change == "linear-head":
         encoder.CodeHead = linear_head
@@ -73,6 +108,8 @@ def main(out: str, bits: int, change: str) -> None:
         nac.NACLoss.forward = fnc_forward(int(change.removeprefix("fnc-")))
     elif change.startswith("pos-"):
         nac.positive_term = weighted(nac.positive_term, float(change.removeprefix("pos-")))
+    elif change.startswith("aux-"):
+        with_ntxent(float(change.removeprefix("aux-")))
     else:
         sys.exit(__doc__)
     logging.basicConfig(level=logging.INFO, format="%(message)s")

@@ -18,6 +18,7 @@ class EncoderOutput(NamedTuple):
     h: torch.Tensor                   # (B, D) backbone features (the continuous representation)
     u: torch.Tensor                   # (B, train_bits) pre-activations of the trained code head; code = u > 0
     logits: torch.Tensor | None       # (B, train_bits) inference-head logits, or None
+    z: torch.Tensor | None = None     # (B, projection) the projection head's output (a training-time part), or None
 
 
 class HashEncoder(nn.Module):
@@ -28,7 +29,9 @@ class HashEncoder(nn.Module):
     ``code_head`` (bits long) is the ITQ code layer fitted after training (nacsearch.code_layer).
     """
 
-    def __init__(self, cfg: ModelConfig, inference_head: bool = True) -> None:
+    def __init__(self, cfg: ModelConfig, inference_head: bool = True, projection: int = 0) -> None:
+        """``projection`` > 0 adds a projection head of that many outputs on the features, for an objective's
+        auxiliary NT-Xent term (:mod:`nacsearch.objectives.auxiliary`); like the inference head it never touches a code."""
         super().__init__()
         self.cfg = cfg
         self.backbone = build_backbone(cfg)
@@ -42,6 +45,7 @@ class HashEncoder(nn.Module):
         self.train_head = CodeHead(dim, hidden, bits, cfg.head_gain) if fitted_only else None
         self.code_head.requires_grad_(not fitted_only)  # a fitted-only head: no gradients, no weight decay
         self.inference_head = InferenceHead(dim, hidden, bits, cfg.head_gain) if inference_head else None
+        self.projection = CodeHead(dim, dim, projection) if projection > 0 else None
         # LoCo: heads on the first stages (the last stage's heads are the code/inference heads above)
         self.local_heads = nn.ModuleList(
             nn.ModuleList([CodeHead(d, d, bits, cfg.head_gain)]
@@ -82,7 +86,8 @@ class HashEncoder(nn.Module):
     def _output(self, h: torch.Tensor) -> EncoderOutput:
         """Features h (B, D) -> the trained head's pre-activations u (B, train_bits) and the inference logits."""
         logits = self.inference_head(h) if self.inference_head is not None else None
-        return EncoderOutput(h, self.trained_head(h), logits)
+        z = self.projection(h) if self.projection is not None else None
+        return EncoderOutput(h, self.trained_head(h), logits, z)
 
     @torch.no_grad()
     def centre_heads(self, x: torch.Tensor) -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from nacsearch.config import ObjectiveConfig
+from nacsearch.objectives.auxiliary import WithNTXent
 from nacsearch.objectives.base import Objective
 from nacsearch.objectives.cibhash import CIBHashLoss
 from nacsearch.objectives.nac import NACLoss
@@ -10,7 +11,8 @@ from nacsearch.objectives.simclr import SimCLRLoss
 
 
 def build_objective(cfg: ObjectiveConfig, bits: int | None = None) -> Objective:
-    """The objective named by ``cfg.name``, wrapped with the prior regulariser when its weight is > 0.
+    """The objective named by ``cfg.name``, with the auxiliary NT-Xent term and then the prior regulariser when their
+    weights are > 0.
     ``bits`` (the code length) sizes NAC's code banks; it is needed only when ``cfg.bank`` or ``cfg.neighbours`` is > 0."""
     if cfg.name == "nac":
         obj: Objective = NACLoss(cfg.p, cfg.pair_negative, cfg.bank, bits, cfg.neighbours, cfg.neighbour_weight)
@@ -22,7 +24,9 @@ def build_objective(cfg: ObjectiveConfig, bits: int | None = None) -> Objective:
         raise ValueError("distillhash needs pseudo-labels: build it with nacsearch.eval.baselines.distillhash")
     else:
         raise ValueError(f"unknown objective {cfg.name!r}")
+    if cfg.ntxent_weight > 0:
+        obj = WithNTXent(obj, cfg.ntxent_weight, cfg.temperature)
     return WithPrior(obj, cfg.prior_weight, cfg.prior_normalise) if cfg.prior_weight > 0 else obj
 
 
-__all__ = ["Objective", "NACLoss", "SimCLRLoss", "CIBHashLoss", "WithPrior", "build_objective"]
+__all__ = ["Objective", "NACLoss", "SimCLRLoss", "CIBHashLoss", "WithPrior", "WithNTXent", "build_objective"]

@@ -16,3 +16,4 @@ class Objective(nn.Module):
     """
 
     needs_inference_head: bool = False
+    projection_dim: int = 0  # > 0: the objective reads ``out.z``, the encoder's projection head of this many outputs

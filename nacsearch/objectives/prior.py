@@ -45,7 +45,7 @@ class WithPrior(Objective):
         if weight < 0:
             raise ValueError("prior weight must be >= 0")
         self.inner, self.weight, self.normalise = inner, weight, normalise
-        self.needs_inference_head = inner.needs_inference_head
+        self.needs_inference_head, self.projection_dim = inner.needs_inference_head, inner.projection_dim
 
     def forward(self, out1, out2, **kw) -> dict:
         res = dict(self.inner(out1, out2, **kw))
