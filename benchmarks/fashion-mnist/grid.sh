@@ -17,16 +17,21 @@
 # and for a grid of some methods, its cells replacing those of the last full one:
 #   nacsearch eval-summary grid-2026-12-centred/seed{0,1,2} grid-2026-12-jitter/seed{0,1,2} --replace \
 #       --out grid-2026-12-jitter
-# Usage: [OUT=DIR] [METHODS=a,b] bash benchmarks/fashion-mnist/grid.sh [SEED...]   (default: 0 1 2, all methods)
+# BITS=16,32,64 by default. NAC_SET="K=V ..." sets NAC's settings, as `nacsearch eval --nac-set K=V` (e.g. "ntxent_weight=1").
+# Usage: [OUT=DIR] [METHODS=a,b] [NAC_SET=...] bash benchmarks/fashion-mnist/grid.sh [SEED...]
+#        (default: seeds 0 1 2, all methods)
 # Needs: apt-get install dataset-fashion-mnist
 set -euo pipefail
 cd "$(dirname "$0")"
 OUT=${OUT:-grid-2026-12-jitter}
 METHODS=${METHODS:-nac,simclr,itq,itq+simclr,lsh,pcah,sh}
+BITS=${BITS:-16,32,64}
+sets=()
+for kv in ${NAC_SET:-}; do sets+=(--nac-set "$kv"); done
 for seed in "${@:-0 1 2}"; do
   for s in $seed; do
-    nacsearch eval --dataset fashion-mnist:/usr/share/datasets/fashion-mnist --bits 16,32,64 \
-        --methods "$METHODS" --epochs 40 --train-minutes 0 --device cpu --seed "$s" \
+    nacsearch eval --dataset fashion-mnist:/usr/share/datasets/fashion-mnist --bits "$BITS" \
+        --methods "$METHODS" "${sets[@]}" --epochs 40 --train-minutes 0 --device cpu --seed "$s" \
         --out "$OUT/seed$s"
   done
 done
