@@ -17,6 +17,7 @@
 # and for a grid of some methods, its cells replacing those of the last full one:
 #   nacsearch eval-summary grid-2026-12-centred/seed{0,1,2} grid-2026-12-jitter/seed{0,1,2} --replace \
 #       --out grid-2026-12-jitter
+# grid-2026-12-ntxent/ holds NAC with the auxiliary NT-Xent term (NAC_SET="ntxent_weight=1", METHODS=nac, seed 0).
 # BITS=16,32,64 by default. NAC_SET="K=V ..." sets NAC's settings, as `nacsearch eval --nac-set K=V` (e.g. "ntxent_weight=1").
 # Usage: [OUT=DIR] [METHODS=a,b] [NAC_SET=...] bash benchmarks/fashion-mnist/grid.sh [SEED...]
 #        (default: seeds 0 1 2, all methods)
