@@ -4,8 +4,9 @@
 ``pool`` or ``head_centre``) should be the same for every learned method, so this script changes the
 ``categories`` recipe itself, in this process only, and runs the protocol as ``nacsearch eval`` does
 (40 epochs, reports as it writes them).  ``EPOCHS=8 TRAIN_ON=database`` runs the transductive variant as
-``transductive.sh`` does (8 epochs of the 69,000 database images).
-Usage: [EPOCHS=E] [TRAIN_ON=database] OMP_NUM_THREADS=2 \
+``transductive.sh`` does (8 epochs of the 69,000 database images).  ``MINUTES=M`` gives every fit a time budget of M
+minutes (as many steps as fit it on this machine, capped by the epochs).
+Usage: [EPOCHS=E] [TRAIN_ON=database] [MINUTES=M] OMP_NUM_THREADS=2 \
        python benchmarks/fashion-mnist/recipe_set.py OUT BITS SEED METHODS [KEY=VALUE ...]
 e.g. ``recipe_set.py pool-grid2/64 64 0 nac,simclr,itq+simclr pool=grid2``.  VALUEs are JSON (else strings);
 a key ``views.NAME`` sets a field of the recipe's ViewConfig (``views.erase_p=0.25``).
@@ -43,7 +44,8 @@ def main(out: str, bits: int, seed: int, methods: list[str], settings: dict) -> 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     logging.info("categories recipe: %s", RECIPES["categories"])
     run_eval("fashion-mnist:/usr/share/datasets/fashion-mnist", [bits], methods, out, device="cpu",
-             epochs=int(os.environ.get("EPOCHS", 40)), seed=seed, train_on=os.environ.get("TRAIN_ON", "train"))
+             epochs=int(os.environ.get("EPOCHS", 40)), seed=seed, train_on=os.environ.get("TRAIN_ON", "train"),
+             minutes=float(os.environ["MINUTES"]) if os.environ.get("MINUTES") else None)
 
 
 if __name__ == "__main__":
