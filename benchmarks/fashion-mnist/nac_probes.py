@@ -30,8 +30,8 @@ import nacsearch.train as train
 from nacsearch.eval.runner import run_eval
 from nacsearch.models.heads import CodeHead
 from nacsearch.named_recipes import RECIPES
-from nacsearch.objectives import Objective, build_objective
-from nacsearch.objectives.simclr import nt_xent
+from nacsearch.objectives import Objective, WithNTXent, build_objective
+from nacsearch.objectives.auxiliary import PROJECTION_DIM
 from nacsearch.optim import build_optimizer
 
 TRAIN_BITS = RECIPES["categories"]["head_bits"]  # the trained head's length; the code head (fitted by ITQ) keeps its MLP
@@ -74,27 +74,26 @@ def weighted(term, w: float):
     return lambda c_hat, logits: w * term(c_hat, logits)
 
 
-class WithNTXent(Objective):
-    """``inner``'s loss + w * NT-Xent(proj(h1), proj(h2)); ``proj`` is this objective's, so training must optimise it."""
+class ProjectedHere(WithNTXent):
+    """The package's NT-Xent term with the projection head in this objective instead of the encoder (the model is
+    built without one), so training must optimise it: ``z = proj(h)`` for each view."""
 
-    needs_inference_head = True
+    projection_dim = 0
 
     def __init__(self, inner: Objective, dim: int, w: float, temperature: float = 0.2) -> None:
-        super().__init__()
-        self.inner, self.proj, self.w, self.temperature = inner, CodeHead(dim, dim, 64), w, temperature
+        super().__init__(inner, w, temperature)
+        self.proj = CodeHead(dim, dim, PROJECTION_DIM)
 
     def forward(self, out1, out2, **kw) -> dict:
-        terms = self.inner(out1, out2, **kw)
-        aux = nt_xent(self.proj(out1.h), self.proj(out2.h), self.temperature, kw.get("gather"))
-        return {**terms, "loss": terms["loss"] + self.w * aux, "ntxent": aux.detach()}
+        return super().forward(out1._replace(z=self.proj(out1.h)), out2._replace(z=self.proj(out2.h)), **kw)
 
 
 def with_ntxent(w: float) -> None:
-    """Make nacsearch.train build WithNTXent and optimise its projection with the model."""
-    made: list[WithNTXent] = []
+    """Make nacsearch.train build ProjectedHere and optimise its projection with the model."""
+    made: list[ProjectedHere] = []
 
     def objective(cfg, bits):
-        made.append(WithNTXent(build_objective(cfg, bits), 8 * 16, w))  # the 'small' backbone at width 16
+        made.append(ProjectedHere(build_objective(cfg, bits), 8 * 16, w))  # the 'small' backbone at width 16
         return made[-1]
 
     train.build_objective = objective

@@ -35,7 +35,8 @@ class WithNTXent(Objective):
 
     def forward(self, out1, out2, **kw) -> dict:
         if out1.z is None or out2.z is None:
-            raise ValueError("the NT-Xent term needs the encoder's projection head (build it with projection=True)")
+            raise ValueError("the NT-Xent term needs the encoder's projection head "
+                             "(HashEncoder(..., projection=PROJECTION_DIM))")
         res = dict(self.inner(out1, out2, **kw))
         aux = nt_xent(out1.z, out2.z, self.temperature, kw.get("gather"))
         res["loss"] = res["loss"] + self.weight * aux
