@@ -24,15 +24,14 @@ from nacsearch import codes as C
 from nacsearch.checkpoint import load_model
 from nacsearch.eval.metrics import split_scores
 from nacsearch.eval.runner import load_labelled
-from nacsearch.itq import fit_itq
+from nacsearch.itq import fit_itq, principal_directions
 from readout import SPEC, pooled_features
 
 
 def top_directions(x: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """(N, D) features -> (N, k) coordinates on the top k principal directions of ``x[rows]`` (centred by their mean)."""
     mu = x[rows].mean(0)
-    _, vecs = np.linalg.eigh(np.cov((x[rows] - mu).T))
-    return (x - mu) @ vecs[:, ::-1][:, :k]
+    return (x - mu) @ principal_directions(x[rows] - mu, k)
 
 
 def spectrum(h: np.ndarray, labels: np.ndarray) -> dict:
